@@ -1,0 +1,57 @@
+# bertbench: build, set up, test. Every dependency a test needs is installed
+# by a target here (into the git-ignored .deps/), so a clean clone works.
+GO        ?= go
+DEPS      := $(CURDIR)/.deps
+ORT_LIB   := $(DEPS)/ort/libonnxruntime.so.1
+BIN       := bin/bertbench
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+export BERTBENCH_ORT_LIB ?= $(ORT_LIB)
+export BERTBENCH_DEPS    := $(DEPS)
+
+.PHONY: setup deps ort test-deps hf-tokenizers ollama build demo test test-short bench fuzz lint clean
+
+## setup: install the ONNX Runtime library and build bin/bertbench
+setup: ort build
+
+ort:
+	scripts/install-ort.sh $(DEPS)/ort
+
+## test-deps: everything the tests talk to (ONNX Runtime, HF tokenizers oracle, Ollama server)
+test-deps: ort hf-tokenizers ollama
+
+hf-tokenizers:
+	scripts/install-hf-tokenizers.sh $(DEPS)/node
+
+ollama:
+	scripts/install-ollama.sh $(DEPS)/ollama
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/bertbench
+
+## demo: set up, then score the bundled fixture model on a small zh corpus
+demo: setup
+	$(BIN) score --model testdata/bertscore/tiny-mbert -c testdata/demo/cands.txt -r testdata/demo/refs.txt
+
+## test: install test dependencies, then run every test with the race detector
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 45m ./...
+
+test-short: ort
+	$(GO) test -short -count=1 ./...
+
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (default 60s)
+FUZZTIME ?= 60s
+fuzz: ort
+	scripts/fuzz-all.sh $(FUZZTIME)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,100 @@
+// Command bertbench benchmarks machine translation from local (Ollama) and
+// hosted (OpenAI-compatible) models, scoring it with BERTScore computed
+// in-process by ONNX Runtime.
+//
+// Exit codes: 0 success, 1 runtime failure, 2 usage or input error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError marks an error caused by the user's flags or input files; it
+// makes the process exit with status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef builds a usageError.
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// asUsage wraps err as a usage error (nil stays nil).
+func asUsage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return usageError{err}
+}
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "bertbench",
+		Usage:     "benchmark LLM translation quality (BERTScore), latency, tokens and cost",
+		Version:   version,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:    "ort-lib",
+				Usage:   "path to libonnxruntime.so.1 (default: $BERTBENCH_ORT_LIB, then the copy `make setup` installs)",
+				EnvVars: []string{"BERTBENCH_ORT_LIB"},
+			},
+		},
+		Commands: []*cli.Command{
+			scoreCommand(),
+			modelsCommand(),
+			translateCommand(),
+		},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return asUsage(err)
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+// run executes the CLI and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "bertbench: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	var ce cli.ExitCoder
+	if errors.As(err, &ce) {
+		return ce.ExitCode()
+	}
+	return exitFailure
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
