@@ -1,0 +1,51 @@
+package models
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Files every usable model folder has.
+const (
+	ONNXFile      = "model.onnx"
+	TokenizerFile = "tokenizer.json"
+)
+
+// Resolved is a model folder ready for scoring.
+type Resolved struct {
+	Dir      string
+	Manifest *Manifest // nil when the folder has none
+	// Name stands for the model in result hashes: the manifest's name, or
+	// the folder's base name.
+	Name string
+}
+
+// ResolveDir checks that dir is a model folder and reads its manifest.
+func ResolveDir(dir string) (*Resolved, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("model %s: not a folder (want a folder with %s and %s)", dir, ONNXFile, TokenizerFile)
+	}
+	for _, f := range []string{ONNXFile, TokenizerFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return nil, fmt.Errorf("model %s: missing %s (a model folder needs %s and %s; build one with `bertbench models import`)", dir, f, ONNXFile, TokenizerFile)
+		}
+	}
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	name := filepath.Base(abs)
+	if m != nil && m.Name != "" {
+		name = m.Name
+	}
+	return &Resolved{Dir: dir, Manifest: m, Name: name}, nil
+}
