@@ -1,0 +1,151 @@
+package onnxgraph_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/bertbench/bertbench/models/onnxgraph"
+	"github.com/bertbench/bertbench/models/onnxpb"
+	"github.com/bertbench/bertbench/models/safetensors"
+	"github.com/bertbench/bertbench/ortlib"
+)
+
+var fixtures = []string{"tiny-mbert", "tiny-bert-uncased", "tiny-roberta"}
+
+func fixtureDir(name string) string { return filepath.Join("..", "..", "testdata", "bertscore", name) }
+
+type hiddenCase struct {
+	Text   string        `json:"text"`
+	IDs    []int64       `json:"ids"`
+	Layers [][][]float64 `json:"layers"`
+}
+
+func loadORT(t testing.TB) {
+	t.Helper()
+	if _, err := ortlib.Load(""); err != nil {
+		t.Fatalf("ONNX Runtime is needed (run `make ort`): %v", err)
+	}
+}
+
+// buildFixture builds the fixture's encoder cut at layer into dir.
+func buildFixture(t testing.TB, name string, opts onnxgraph.Options, dir string) (string, *onnxgraph.Config) {
+	t.Helper()
+	cfg, err := onnxgraph.ReadConfig(filepath.Join(fixtureDir(name), "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := safetensors.OpenDir(fixtureDir(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	m, err := onnxgraph.Build(cfg, ck, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%s-L%d.onnx", name, opts.Layer))
+	if err := onnxpb.WriteFile(path, m, onnxpb.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return path, cfg
+}
+
+// runEncoder runs a one-sentence batch and returns [seq][hidden].
+func runEncoder(t testing.TB, path string, bert bool, ids []int64, level ort.GraphOptimizationLevel) [][]float32 {
+	t.Helper()
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opts.Destroy()
+	if err := opts.SetGraphOptimizationLevel(level); err != nil {
+		t.Fatal(err)
+	}
+	inNames := []string{onnxgraph.InputIDs, onnxgraph.AttentionMask}
+	if bert {
+		inNames = append(inNames, onnxgraph.TokenTypeIDs)
+	}
+	sess, err := ort.NewDynamicAdvancedSession(path, inNames, []string{onnxgraph.LastHiddenState}, opts)
+	if err != nil {
+		t.Fatalf("loading %s: %v", path, err)
+	}
+	defer sess.Destroy()
+	shape := ort.NewShape(1, int64(len(ids)))
+	mask := make([]int64, len(ids))
+	for i := range mask {
+		mask[i] = 1
+	}
+	var inputs []ort.Value
+	for _, data := range [][]int64{ids, mask, make([]int64, len(ids))}[:len(inNames)] {
+		tt, err := ort.NewTensor(shape, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tt.Destroy()
+		inputs = append(inputs, tt)
+	}
+	outputs := []ort.Value{nil}
+	if err := sess.Run(inputs, outputs); err != nil {
+		t.Fatalf("running %s: %v", path, err)
+	}
+	out := outputs[0].(*ort.Tensor[float32])
+	defer out.Destroy()
+	dims := out.GetShape()
+	data := out.GetData()
+	rows := make([][]float32, dims[1])
+	for i := range rows {
+		rows[i] = append([]float32(nil), data[int64(i)*dims[2]:int64(i+1)*dims[2]]...)
+	}
+	return rows
+}
+
+// TestBuiltEncoderMatchesHiddenStates checks the Go-built encoder, cut at
+// every layer 0..N, against the reference's hidden states of that layer.
+func TestBuiltEncoderMatchesHiddenStates(t *testing.T) {
+	loadORT(t)
+	for _, name := range fixtures {
+		t.Run(name, func(t *testing.T) {
+			var cases []hiddenCase
+			data, err := os.ReadFile(filepath.Join(fixtureDir(name), "hidden_states.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &cases); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			cfg, err := onnxgraph.ReadConfig(filepath.Join(fixtureDir(name), "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for layer := 0; layer <= cfg.NumHiddenLayers; layer++ {
+				path, cfg := buildFixture(t, name, onnxgraph.Options{Layer: layer}, dir)
+				for _, level := range []ort.GraphOptimizationLevel{ort.GraphOptimizationLevelDisableAll, ort.GraphOptimizationLevelEnableAll} {
+					var worst float64
+					for _, c := range cases {
+						got := runEncoder(t, path, cfg.Arch() == onnxgraph.ArchBERT, c.IDs, level)
+						want := c.Layers[layer]
+						if len(got) != len(want) {
+							t.Fatalf("layer %d %q: %d rows, want %d", layer, c.Text, len(got), len(want))
+						}
+						for i := range want {
+							for j := range want[i] {
+								worst = math.Max(worst, math.Abs(float64(got[i][j])-want[i][j]))
+							}
+						}
+					}
+					t.Logf("layer %d (optimization %d): max abs diff %.3g", layer, level, worst)
+					if worst > 1e-5 {
+						t.Errorf("layer %d (optimization %d): max abs diff %.3g > 1e-5", layer, level, worst)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,411 @@
+package onnxpb
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Field numbers from onnx.proto.
+const (
+	modelIRVersion       = 1
+	modelProducerName    = 2
+	modelProducerVersion = 3
+	modelDocString       = 6
+	modelGraph           = 7
+	modelOpsetImport     = 8
+	modelMetadataProps   = 14
+
+	opsetDomain  = 1
+	opsetVersion = 2
+
+	graphNode        = 1
+	graphName        = 2
+	graphInitializer = 5
+	graphInput       = 11
+	graphOutput      = 12
+
+	nodeInput     = 1
+	nodeOutput    = 2
+	nodeName      = 3
+	nodeOpType    = 4
+	nodeAttribute = 5
+	nodeDomain    = 7
+
+	attrName   = 1
+	attrF      = 2
+	attrI      = 3
+	attrS      = 4
+	attrT      = 5
+	attrFloats = 7
+	attrInts   = 8
+	attrType   = 20
+
+	tensorDims         = 1
+	tensorDataType     = 2
+	tensorFloatData    = 4
+	tensorInt32Data    = 5
+	tensorInt64Data    = 7
+	tensorName         = 8
+	tensorRawData      = 9
+	tensorExternalData = 13
+	tensorDataLocation = 14
+
+	valueInfoName = 1
+	valueInfoType = 2
+
+	typeTensor       = 1
+	typeTensorElem   = 1
+	typeTensorShape  = 2
+	shapeDim         = 1
+	dimValue         = 1
+	dimParam         = 2
+	stringEntryKey   = 1
+	stringEntryValue = 2
+)
+
+// WriteOptions tunes WriteFile.
+type WriteOptions struct {
+	// ExternalDataThreshold: when the initializers' data add up to more
+	// than this many bytes, they are written to a side file
+	// "<model file>.data" (ONNX external data) instead of inside the
+	// protobuf, which cannot exceed 2 GiB. Zero means DefaultExternalThreshold;
+	// a negative value forces external data.
+	ExternalDataThreshold int64
+}
+
+// DefaultExternalThreshold keeps a model inline up to 1.8 GiB of weights,
+// safely under protobuf's 2 GiB message limit.
+const DefaultExternalThreshold = 1800 << 20
+
+// WriteFile writes m to path (and, for large models, its weights to
+// path+".data"). It writes to a temporary file first and renames it, so a
+// failed write never leaves a truncated model behind.
+func WriteFile(path string, m *Model, opts WriteOptions) (err error) {
+	threshold := opts.ExternalDataThreshold
+	if threshold == 0 {
+		threshold = DefaultExternalThreshold
+	}
+	var total int64
+	for _, t := range m.Graph.Initializers {
+		total += t.ByteSize()
+	}
+	dataPath := path + ".data"
+	external := threshold < 0 || total > threshold
+	if external {
+		if err := writeExternalData(dataPath, m.Graph.Initializers); err != nil {
+			return err
+		}
+	} else {
+		for _, t := range m.Graph.Initializers {
+			t.external = nil
+		}
+		if err := os.Remove(dataPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing stale %s: %w", dataPath, err)
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing ONNX model: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := Write(bw, m); err != nil {
+		return fmt.Errorf("writing ONNX model %s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing ONNX model %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing ONNX model %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing ONNX model: %w", err)
+	}
+	return nil
+}
+
+// writeExternalData writes every initializer's data to path, each at a
+// 4096-byte aligned offset (so ONNX Runtime can memory-map it), and records
+// where in the tensors.
+func writeExternalData(path string, ts []*Tensor) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing external data: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("writing external data %s: %w", path, cerr)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	var off int64
+	var pad [4096]byte
+	for _, t := range ts {
+		if rem := off % 4096; rem != 0 {
+			n := 4096 - rem
+			if _, err := bw.Write(pad[:n]); err != nil {
+				return fmt.Errorf("writing external data %s: %w", path, err)
+			}
+			off += n
+		}
+		data, err := t.data()
+		if err != nil {
+			return err
+		}
+		if _, err := bw.Write(data); err != nil {
+			return fmt.Errorf("writing external data %s: %w", path, err)
+		}
+		t.external = &externalRef{location: filepath.Base(path), offset: off, length: int64(len(data))}
+		off += int64(len(data))
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing external data %s: %w", path, err)
+	}
+	return nil
+}
+
+// data returns the tensor's bytes, checking their length.
+func (t *Tensor) data() ([]byte, error) {
+	raw := t.Raw
+	if raw == nil && t.Load != nil {
+		var err error
+		raw, err = t.Load()
+		if err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
+		}
+	}
+	if int64(len(raw)) != t.ByteSize() {
+		return nil, fmt.Errorf("tensor %s: %d bytes of data for shape %v of %s (want %d)", t.Name, len(raw), t.Dims, t.DataType, t.ByteSize())
+	}
+	return raw, nil
+}
+
+// Write encodes m to w. Initializer data is written inline unless WriteFile
+// placed it in an external file.
+func Write(w io.Writer, m *Model) error {
+	var head []byte
+	head = protowire.AppendTag(head, modelIRVersion, protowire.VarintType)
+	head = protowire.AppendVarint(head, uint64(m.IRVersion))
+	head = appendString(head, modelProducerName, m.ProducerName)
+	head = appendString(head, modelProducerVersion, m.ProducerVersion)
+	head = appendString(head, modelDocString, m.DocString)
+	for _, o := range m.Opsets {
+		var b []byte
+		b = appendString(b, opsetDomain, o.Domain)
+		b = protowire.AppendTag(b, opsetVersion, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(o.Version))
+		head = appendMessage(head, modelOpsetImport, b)
+	}
+	keys := make([]string, 0, len(m.Metadata))
+	for k := range m.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		var b []byte
+		b = appendString(b, stringEntryKey, k)
+		b = appendString(b, stringEntryValue, m.Metadata[k])
+		head = appendMessage(head, modelMetadataProps, b)
+	}
+
+	// The graph: small parts encoded up front, initializers streamed.
+	var small []byte
+	small = appendString(small, graphName, m.Graph.Name)
+	for i := range m.Graph.Nodes {
+		small = appendMessage(small, graphNode, encodeNode(&m.Graph.Nodes[i]))
+	}
+	for _, vi := range m.Graph.Inputs {
+		small = appendMessage(small, graphInput, encodeValueInfo(vi))
+	}
+	for _, vi := range m.Graph.Outputs {
+		small = appendMessage(small, graphOutput, encodeValueInfo(vi))
+	}
+	graphSize := uint64(len(small))
+	heads := make([][]byte, len(m.Graph.Initializers))
+	for i, t := range m.Graph.Initializers {
+		h := encodeTensorHeader(t)
+		heads[i] = h
+		size := uint64(len(h))
+		if t.external == nil {
+			n := uint64(t.ByteSize())
+			size += uint64(protowire.SizeTag(tensorRawData)) + uint64(protowire.SizeBytes(int(n)))
+		}
+		graphSize += uint64(protowire.SizeTag(graphInitializer)) + uint64(protowire.SizeVarint(size)) + size
+	}
+	if graphSize > math.MaxInt32 {
+		return fmt.Errorf("graph is %d bytes, over protobuf's 2 GiB limit: write its weights as external data", graphSize)
+	}
+	head = protowire.AppendTag(head, modelGraph, protowire.BytesType)
+	head = protowire.AppendVarint(head, graphSize)
+	head = append(head, small...)
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	for i, t := range m.Graph.Initializers {
+		h := heads[i]
+		size := uint64(len(h))
+		var data []byte
+		if t.external == nil {
+			var err error
+			if data, err = t.data(); err != nil {
+				return err
+			}
+			size += uint64(protowire.SizeTag(tensorRawData)) + uint64(protowire.SizeBytes(len(data)))
+		}
+		var b []byte
+		b = protowire.AppendTag(b, graphInitializer, protowire.BytesType)
+		b = protowire.AppendVarint(b, size)
+		b = append(b, h...)
+		if data != nil {
+			b = protowire.AppendTag(b, tensorRawData, protowire.BytesType)
+			b = protowire.AppendVarint(b, uint64(len(data)))
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		if data != nil {
+			if _, err := w.Write(data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func appendString(b []byte, num protowire.Number, s string) []byte {
+	if s == "" {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+func appendMessage(b []byte, num protowire.Number, msg []byte) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendBytes(b, msg)
+}
+
+func encodeNode(n *Node) []byte {
+	var b []byte
+	for _, in := range n.Inputs {
+		b = protowire.AppendTag(b, nodeInput, protowire.BytesType)
+		b = protowire.AppendString(b, in) // "" marks an omitted optional input
+	}
+	for _, out := range n.Outputs {
+		b = protowire.AppendTag(b, nodeOutput, protowire.BytesType)
+		b = protowire.AppendString(b, out)
+	}
+	b = appendString(b, nodeName, n.Name)
+	b = appendString(b, nodeOpType, n.OpType)
+	for i := range n.Attrs {
+		b = appendMessage(b, nodeAttribute, encodeAttr(&n.Attrs[i]))
+	}
+	b = appendString(b, nodeDomain, n.Domain)
+	return b
+}
+
+func encodeAttr(a *Attr) []byte {
+	var b []byte
+	b = appendString(b, attrName, a.Name)
+	switch a.Type {
+	case AttrFloat:
+		b = protowire.AppendTag(b, attrF, protowire.Fixed32Type)
+		b = protowire.AppendFixed32(b, math.Float32bits(a.F))
+	case AttrInt:
+		b = protowire.AppendTag(b, attrI, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(a.I))
+	case AttrString:
+		b = protowire.AppendTag(b, attrS, protowire.BytesType)
+		b = protowire.AppendString(b, a.S)
+	case AttrTensor:
+		var tb []byte
+		tb = append(tb, encodeTensorHeader(a.T)...)
+		tb = protowire.AppendTag(tb, tensorRawData, protowire.BytesType)
+		tb = protowire.AppendBytes(tb, a.T.Raw)
+		b = appendMessage(b, attrT, tb)
+	case AttrFloats:
+		var p []byte
+		for _, f := range a.Floats {
+			p = protowire.AppendFixed32(p, math.Float32bits(f))
+		}
+		b = appendMessage(b, attrFloats, p)
+	case AttrInts:
+		var p []byte
+		for _, v := range a.Ints {
+			p = protowire.AppendVarint(p, uint64(v))
+		}
+		b = appendMessage(b, attrInts, p)
+	}
+	b = protowire.AppendTag(b, attrType, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(a.Type))
+	return b
+}
+
+// encodeTensorHeader encodes every TensorProto field but raw_data.
+func encodeTensorHeader(t *Tensor) []byte {
+	var b []byte
+	if len(t.Dims) > 0 {
+		var p []byte
+		for _, d := range t.Dims {
+			p = protowire.AppendVarint(p, uint64(d))
+		}
+		b = appendMessage(b, tensorDims, p)
+	}
+	b = protowire.AppendTag(b, tensorDataType, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(t.DataType))
+	b = appendString(b, tensorName, t.Name)
+	if e := t.external; e != nil {
+		for _, kv := range [][2]string{
+			{"location", e.location},
+			{"offset", itoa(e.offset)},
+			{"length", itoa(e.length)},
+		} {
+			var s []byte
+			s = appendString(s, stringEntryKey, kv[0])
+			s = appendString(s, stringEntryValue, kv[1])
+			b = appendMessage(b, tensorExternalData, s)
+		}
+		b = protowire.AppendTag(b, tensorDataLocation, protowire.VarintType)
+		b = protowire.AppendVarint(b, 1) // EXTERNAL
+	}
+	return b
+}
+
+func encodeValueInfo(vi ValueInfo) []byte {
+	var tt []byte
+	tt = protowire.AppendTag(tt, typeTensorElem, protowire.VarintType)
+	tt = protowire.AppendVarint(tt, uint64(vi.ElemType))
+	if vi.Shape != nil {
+		var shape []byte
+		for _, d := range vi.Shape {
+			var db []byte
+			if d.Param != "" {
+				db = appendString(db, dimParam, d.Param)
+			} else {
+				db = protowire.AppendTag(db, dimValue, protowire.VarintType)
+				db = protowire.AppendVarint(db, uint64(d.Value))
+			}
+			shape = appendMessage(shape, shapeDim, db)
+		}
+		tt = appendMessage(tt, typeTensorShape, shape)
+	}
+	var typ []byte
+	typ = appendMessage(typ, typeTensor, tt)
+	var b []byte
+	b = appendString(b, valueInfoName, vi.Name)
+	b = appendMessage(b, valueInfoType, typ)
+	return b
+}
