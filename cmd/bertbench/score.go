@@ -1,16 +1,222 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/bertbench/bertbench/corpus"
+	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/scorer"
 )
 
-// scoreCommand is owned by the score work; placeholder until it lands.
-func scoreCommand() *cli.Command {
+// scoreModelResolver turns the --model value into a model folder. Model
+// names and --lang defaults plug in here.
+type scoreModelResolver func(ctx context.Context, spec string) (*models.Resolved, error)
+
+// resolveModelDir is the resolver for a model folder path.
+func resolveModelDir(_ context.Context, spec string) (*models.Resolved, error) {
+	return models.ResolveDir(spec)
+}
+
+// progressMinPairs is the input length from which a progress bar is shown
+// (when stderr is a terminal).
+const progressMinPairs = 200
+
+// scoreFormats lists the --format values.
+var scoreFormats = []string{"text", "json", "jsonl", "csv"}
+
+// scoreCommand is `bertbench score`.
+func scoreCommand() *cli.Command { return newScoreCommand(resolveModelDir) }
+
+func newScoreCommand(resolve scoreModelResolver) *cli.Command {
+	refs := &stringList{}
 	return &cli.Command{
-		Name:   "score",
-		Usage:  "not yet built",
-		Action: func(*cli.Context) error { return errors.New("score: not yet built") },
+		Name:      "score",
+		Usage:     "BERTScore candidate translations against references",
+		UsageText: "bertbench score --model DIR -c CANDS -r REFS [-r REFS2 ...] [--idf] [--rescale [--baseline FILE]] [--format text|json|jsonl|csv] [-o FILE]",
+		Description: `Files hold one sentence per line (UTF-8); line i of every reference file
+is a reference for line i of the candidate file, and the best P, R and F over
+the references are kept. An empty line is an empty sentence and scores 0.
+"-" reads standard input.
+
+Text output: one "P<TAB>R<TAB>F" line per candidate, then the configuration
+hash with the system means. --format json prints
+{"hash": ..., "pairs": [{"P": p, "R": r, "F": f}, ...], "mean": {...}}.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "cands", Aliases: []string{"c"}, Usage: "candidate `FILE`, one sentence per line (- = stdin)", Required: true, TakesFile: true},
+			&cli.GenericFlag{Name: "refs", Aliases: []string{"r"}, Usage: "reference `FILE`, line-aligned with the candidates; repeat for several references", Required: true, Value: refs, TakesFile: true},
+			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder `DIR` (model.onnx, tokenizer.json, optional bertbench.json)", Required: true, TakesFile: true},
+			&cli.BoolFlag{Name: "idf", Usage: "weigh tokens by idf over the references"},
+			&cli.StringFlag{Name: "idf-file", Usage: "weigh tokens by the idf table in `FILE` (JSON {\"num_docs\": N, \"default\": d, \"idf\": {\"<id>\": v}}); implies --idf", TakesFile: true},
+			&cli.BoolFlag{Name: "rescale", Usage: "rescale scores with a baseline: (x-b)/(1-b)"},
+			&cli.StringFlag{Name: "baseline", Usage: "baseline `FILE` (LAYER,P,R,F; the row of the model's layer is used); default: the model manifest's values", TakesFile: true},
+			&cli.IntFlag{Name: "layer", Usage: "the encoder layer the model outputs (needed with --baseline for a folder without bertbench.json)"},
+			&cli.IntFlag{Name: "batch-tokens", Value: scorer.DefaultBatchTokens, Usage: "token budget per encoder batch (sentences × padded length)"},
+			&cli.IntFlag{Name: "threads", Usage: "CPU threads for the encoder and matching (0 = every core)"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output format: " + strings.Join(scoreFormats, ", ")},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the results to `FILE` instead of stdout", TakesFile: true},
+		},
+		Action: func(cCtx *cli.Context) error { return runScore(cCtx, resolve, refs.values) },
 	}
+}
+
+func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) error {
+	ctx := cCtx.Context
+	if cCtx.NArg() > 0 {
+		return usagef("score: unexpected argument %q (inputs go in -c and -r)", cCtx.Args().First())
+	}
+	format := cCtx.String("format")
+	if !contains(scoreFormats, format) {
+		return usagef("score: unknown --format %q (want one of %s)", format, strings.Join(scoreFormats, ", "))
+	}
+	if cCtx.IsSet("baseline") && !cCtx.Bool("rescale") {
+		return usagef("score: --baseline is only used with --rescale")
+	}
+	for _, name := range []string{"layer", "batch-tokens", "threads"} {
+		if cCtx.Int(name) < 0 {
+			return usagef("score: --%s must not be negative", name)
+		}
+	}
+	if cCtx.IsSet("batch-tokens") && cCtx.Int("batch-tokens") == 0 {
+		return usagef("score: --batch-tokens must be positive")
+	}
+
+	cands, refs, err := corpus.Pairs(cCtx.String("cands"), refFiles, cCtx.App.Reader)
+	if err != nil {
+		return asUsage(fmt.Errorf("score: %w", err))
+	}
+	model, err := resolve(ctx, cCtx.String("model"))
+	if err != nil {
+		return asUsage(fmt.Errorf("score: %w", err))
+	}
+	opts := scorer.Options{
+		Model:       model,
+		ORTLib:      cCtx.String("ort-lib"),
+		IDF:         cCtx.Bool("idf"),
+		Rescale:     cCtx.Bool("rescale"),
+		Layer:       cCtx.Int("layer"),
+		BatchTokens: cCtx.Int("batch-tokens"),
+		Threads:     cCtx.Int("threads"),
+	}
+	if path := cCtx.String("idf-file"); path != "" {
+		if opts.IDFTable, err = scorer.ReadIDFFile(path); err != nil {
+			return asUsage(fmt.Errorf("score: %w", err))
+		}
+	}
+	if path := cCtx.String("baseline"); path != "" {
+		if opts.BaselineTable, err = scorer.ReadBaselineFile(path); err != nil {
+			return asUsage(fmt.Errorf("score: %w", err))
+		}
+	}
+	bar := newProgress(cCtx.App.ErrWriter, len(cands))
+	if bar != nil {
+		opts.Progress = func(done, _ int) { _ = bar.Set(done) }
+	}
+	s, err := scorer.New(ctx, opts)
+	if err != nil {
+		return classifyScoreErr(err)
+	}
+	defer s.Close()
+	res, err := s.Score(ctx, cands, refs)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return classifyScoreErr(err)
+	}
+	return writeOutput(cCtx.String("output"), cCtx.App.Writer, func(w io.Writer) error {
+		return writeScores(w, format, res)
+	})
+}
+
+// classifyScoreErr makes input problems usage errors (exit 2); the rest
+// are runtime failures (exit 1).
+func classifyScoreErr(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("score: interrupted")
+	}
+	if errors.Is(err, scorer.ErrInvalidInput) {
+		return asUsage(fmt.Errorf("score: %w", err))
+	}
+	return fmt.Errorf("score: %w", err)
+}
+
+// newProgress returns a progress bar on w when w is a terminal and the
+// input is long enough to want one; nil otherwise.
+func newProgress(w io.Writer, total int) *progressbar.ProgressBar {
+	f, ok := w.(*os.File)
+	if !ok || total < progressMinPairs || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("scoring"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("pairs"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// writeOutput runs write on stdout, or on the file path (written to a
+// temporary file first and renamed, so a failure leaves no half file).
+func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "" || path == "-" {
+		return write(stdout)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return asUsage(fmt.Errorf("score: output: %w", err))
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("score: writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("score: writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// stringList is a repeatable string flag whose values are never split on
+// commas (file names may hold commas).
+type stringList struct{ values []string }
+
+func (l *stringList) Set(v string) error {
+	if v == "" {
+		return errors.New("empty file name")
+	}
+	l.values = append(l.values, v)
+	return nil
+}
+
+func (l *stringList) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(l.values, ", ")
 }

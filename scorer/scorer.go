@@ -1,0 +1,575 @@
+// Package scorer computes BERTScore in-process: it tokenizes sentences,
+// runs an ONNX encoder through ONNX Runtime, and greedily matches token
+// embeddings the way the reference implementation (the bert_score Python
+// package, 0.3.13) does, to within 1e-5.
+//
+// The algorithm (see testdata/bertscore/README.md): every token vector,
+// special tokens included, is L2-normalised; a candidate token's precision
+// is its best cosine with any reference token (special tokens are match
+// targets), recall symmetrically; P and R are weighted means (special tokens
+// weigh 0, or idf weights), F = 2PR/(P+R). A candidate or reference with no
+// tokens besides the specials scores 0,0,0. With several references the best
+// P, R and F are taken separately; baseline rescaling comes after that.
+//
+// Memory stays bounded by a chunk of pairs, not the corpus: sentences are
+// deduplicated, sorted by token count and cut into batches by a token budget
+// within each chunk; a chunk's embeddings are dropped once its pairs are
+// matched. The next chunk is tokenized while the current one is encoded.
+package scorer
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/ortlib"
+)
+
+// Version names the scoring algorithm's revision in result hashes. Bump it
+// whenever a change could move a score.
+const Version = "bertbench-scorer/1"
+
+// Defaults for Options fields left zero.
+const (
+	DefaultBatchTokens    = 8192
+	DefaultChunkSentences = 4096
+)
+
+// Tokenizer is what the scorer needs from a tokenizer. The tokenizer in
+// package scorer/tokenize implements it.
+type Tokenizer interface {
+	// EncodeBatch returns each text's token ids, stripped of surrounding
+	// whitespace, with special tokens added, truncated to the model's
+	// maximum length.
+	EncodeBatch(texts []string) ([][]int32, error)
+	// Encode is EncodeBatch for one text.
+	Encode(text string) ([]int32, error)
+	// PadID is the id padding positions hold.
+	PadID() int32
+	// Kind names the tokenizer's semantics (for the result hash).
+	Kind() string
+	// VocabSize is the number of ids.
+	VocabSize() int
+}
+
+// Options configures a Scorer. Only Model is required.
+type Options struct {
+	// Model is the model folder (model.onnx, tokenizer.json, optional
+	// manifest).
+	Model *models.Resolved
+	// Tokenizer, when nil, is loaded from the model folder's tokenizer.json.
+	Tokenizer Tokenizer
+	// ORTLib is the ONNX Runtime library to load ("" finds it; see
+	// ortlib.Find). The runtime is loaded once per process.
+	ORTLib string
+
+	// IDF weights tokens by inverse document frequency over the references
+	// of each Score call.
+	IDF bool
+	// IDFTable, when set, supplies the idf weights instead (implies IDF).
+	IDFTable *IDFTable
+
+	// Rescale applies a baseline: Baseline if set, else the row of
+	// BaselineTable for the layer, else the manifest's baseline.
+	Rescale       bool
+	Baseline      *Baseline
+	BaselineTable BaselineTable
+
+	// Layer is the encoder layer whose output the model gives, for the hash
+	// and the baseline row. The manifest's layer is used when there is one
+	// (Layer must then be 0 or agree). 0 means not known.
+	Layer int
+
+	// BatchTokens bounds a batch's padded size (sentences × longest
+	// length). Default DefaultBatchTokens.
+	BatchTokens int
+	// Threads is ONNX Runtime's intra-op thread count and the number of
+	// matching workers; 0 means every core.
+	Threads int
+	// ChunkSentences is about how many sentences are embedded and held in
+	// memory at a time. Default DefaultChunkSentences.
+	ChunkSentences int
+
+	// Provider and ProviderName add an execution provider (see
+	// EncoderOptions); nil runs on the CPU.
+	Provider     func(*ort.SessionOptions) error
+	ProviderName string
+
+	// Progress, when set, is called from the scoring goroutine with the
+	// number of pairs scored so far and the total.
+	Progress func(done, total int)
+}
+
+// Result is the outcome of one Score call.
+type Result struct {
+	// Hash names everything that determines the numbers (model, layer,
+	// idf, rescaling, tokenizer, runtime, precision).
+	Hash string
+	// Pairs holds one score per candidate, in input order.
+	Pairs []PRF
+	// Mean is the arithmetic mean of Pairs.
+	Mean PRF
+}
+
+// Scorer computes BERTScore with one model. It is safe for concurrent use,
+// but Score calls run one at a time.
+type Scorer struct {
+	opts     Options
+	tok      Tokenizer
+	enc      *Encoder
+	specials map[int32]bool
+	layer    int
+	baseline *Baseline
+	hash     string
+	mu       sync.Mutex // serialises Score (one encoder session, one arena)
+}
+
+// New loads the model and checks the options.
+func New(ctx context.Context, opts Options) (*Scorer, error) {
+	if opts.Model == nil {
+		return nil, asInput(errors.New("scorer: no model given"))
+	}
+	if opts.BatchTokens < 0 || opts.Threads < 0 || opts.ChunkSentences < 0 {
+		return nil, asInput(errors.New("scorer: batch tokens, threads and chunk size must not be negative"))
+	}
+	if opts.BatchTokens == 0 {
+		opts.BatchTokens = DefaultBatchTokens
+	}
+	if opts.ChunkSentences == 0 {
+		opts.ChunkSentences = DefaultChunkSentences
+	}
+	if opts.Threads == 0 {
+		opts.Threads = runtime.NumCPU()
+	}
+	if opts.IDFTable != nil {
+		opts.IDF = true
+	}
+	s := &Scorer{opts: opts}
+	if err := s.resolveLayerAndBaseline(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.tok = opts.Tokenizer
+	if s.tok == nil {
+		t, err := loadTokenizer(filepath.Join(opts.Model.Dir, models.TokenizerFile))
+		if err != nil {
+			return nil, err
+		}
+		s.tok = t
+	}
+	empty, err := safeEncode(s.tok, []string{""})
+	if err != nil {
+		return nil, fmt.Errorf("scorer: tokenizing the empty string: %w", err)
+	}
+	s.specials = map[int32]bool{}
+	for _, id := range empty[0] {
+		s.specials[id] = true
+	}
+	if t := opts.IDFTable; t != nil {
+		for id := range t.IDF {
+			if int(id) >= s.tok.VocabSize() {
+				return nil, asInput(fmt.Errorf("idf table: token id %d is outside the tokenizer's vocabulary (%d ids): was the table made with another tokenizer?", id, s.tok.VocabSize()))
+			}
+		}
+	}
+	if _, err := ortlib.Load(opts.ORTLib); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.enc, err = NewEncoder(filepath.Join(opts.Model.Dir, models.ONNXFile), EncoderOptions{
+		Threads: opts.Threads, Provider: opts.Provider, ProviderName: opts.ProviderName,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.hash = s.makeHash()
+	return s, nil
+}
+
+func (s *Scorer) resolveLayerAndBaseline() error {
+	m := s.opts.Model.Manifest
+	s.layer = s.opts.Layer
+	if m != nil && m.Layer > 0 {
+		if s.opts.Layer != 0 && s.opts.Layer != m.Layer {
+			return asInput(fmt.Errorf("layer %d was asked for, but the model folder %s was cut at layer %d (its %s says so): drop --layer, or build a model cut at layer %d", s.opts.Layer, s.opts.Model.Dir, m.Layer, models.ManifestFile, s.opts.Layer))
+		}
+		s.layer = m.Layer
+	}
+	if !s.opts.Rescale {
+		return nil
+	}
+	switch {
+	case s.opts.Baseline != nil:
+		b := *s.opts.Baseline
+		s.baseline = &b
+	case s.opts.BaselineTable != nil:
+		if s.layer == 0 {
+			return asInput(fmt.Errorf("rescaling with a baseline file needs the model's layer to pick the row, and %s has no %s saying it: pass --layer N (the number of encoder layers the ONNX model keeps)", s.opts.Model.Dir, models.ManifestFile))
+		}
+		b, err := s.opts.BaselineTable.Layer(s.layer)
+		if err != nil {
+			return err
+		}
+		s.baseline = &b
+	case m != nil && m.Baseline != nil:
+		s.baseline = &Baseline{P: m.Baseline.P, R: m.Baseline.R, F: m.Baseline.F}
+	default:
+		return asInput(fmt.Errorf("rescaling needs a baseline, and the model folder %s has none in a %s: pass --baseline FILE (LAYER,P,R,F)", s.opts.Model.Dir, models.ManifestFile))
+	}
+	if err := s.baseline.validate(); err != nil {
+		return asInput(err)
+	}
+	return nil
+}
+
+// makeHash builds the configuration hash, in the reference's style
+// (<model>_L<layer>_<idf|no-idf>_version=...), extended with what else can
+// move a score here.
+func (s *Scorer) makeHash() string {
+	layer := "unknown"
+	if s.layer > 0 {
+		layer = strconv.Itoa(s.layer)
+	}
+	idf := "no-idf"
+	if s.opts.IDFTable != nil {
+		idf = "idf-table"
+	} else if s.opts.IDF {
+		idf = "idf"
+	}
+	precision := "fp32"
+	if m := s.opts.Model.Manifest; m != nil && m.Precision != "" {
+		precision = m.Precision
+	}
+	h := fmt.Sprintf("%s_L%s_%s_version=%s(tokenizer=%s,ort=%s,provider=%s,%s)",
+		s.opts.Model.Name, layer, idf, Version, s.tok.Kind(), ort.GetVersion(), s.enc.ProviderName(), precision)
+	if s.baseline != nil {
+		h += "-rescaled"
+	}
+	return h
+}
+
+// Hash names the scorer's configuration; every Result carries it.
+func (s *Scorer) Hash() string { return s.hash }
+
+// Layer is the layer the model's output comes from (0 when unknown).
+func (s *Scorer) Layer() int { return s.layer }
+
+// Close releases the encoder.
+func (s *Scorer) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.enc.Close()
+	if c, ok := s.tok.(interface{ Close() error }); ok && s.opts.Tokenizer == nil {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}
+
+// IDF computes the idf table over refs, one document per entry
+// (duplicates count).
+func (s *Scorer) IDF(ctx context.Context, refs []string) (*IDFTable, error) {
+	c := newDFCounter()
+	const step = 1024
+	for lo := 0; lo < len(refs); lo += step {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ids, err := safeEncode(s.tok, refs[lo:min(lo+step, len(refs))])
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range ids {
+			c.add(x)
+		}
+	}
+	return c.table(), nil
+}
+
+// Score scores each candidate against its references: refs[i] holds the
+// references of cands[i] (at least one). It returns one score per
+// candidate in input order.
+func (s *Scorer) Score(ctx context.Context, cands []string, refs [][]string) (*Result, error) {
+	if len(refs) != len(cands) {
+		return nil, asInput(fmt.Errorf("scorer: %d candidates but %d reference lists", len(cands), len(refs)))
+	}
+	for i, r := range refs {
+		if len(r) == 0 {
+			return nil, asInput(fmt.Errorf("scorer: candidate %d has no reference", i+1))
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.enc.session == nil {
+		return nil, errors.New("scorer: used after Close")
+	}
+	w, err := s.weigher(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Hash: s.hash, Pairs: make([]PRF, len(cands))}
+	if err := s.run(ctx, cands, refs, w, res.Pairs); err != nil {
+		return nil, err
+	}
+	var sum [3]float64
+	for i, p := range res.Pairs {
+		if s.baseline != nil {
+			p = s.baseline.Rescale(p)
+			res.Pairs[i] = p
+		}
+		sum[0] += p.P
+		sum[1] += p.R
+		sum[2] += p.F
+	}
+	if n := float64(len(res.Pairs)); n > 0 {
+		res.Mean = PRF{P: sum[0] / n, R: sum[1] / n, F: sum[2] / n}
+	}
+	return res, nil
+}
+
+// weigher returns the token weight function for one Score call.
+func (s *Scorer) weigher(ctx context.Context, refs [][]string) (func(int32) float64, error) {
+	switch {
+	case s.opts.IDFTable != nil:
+		return s.opts.IDFTable.Weight, nil
+	case s.opts.IDF:
+		var flat []string
+		for _, r := range refs {
+			flat = append(flat, r...)
+		}
+		t, err := s.IDF(ctx, flat)
+		if err != nil {
+			return nil, err
+		}
+		return t.Weight, nil
+	default:
+		return func(id int32) float64 {
+			if s.specials[id] {
+				return 0
+			}
+			return 1
+		}, nil
+	}
+}
+
+// sentence is one distinct text of a chunk.
+type sentence struct {
+	ids     []int32
+	weights []float64
+	real    int
+	off     int // first token's row in the chunk's arena
+}
+
+// chunk is a run of pairs [lo, hi) with their distinct sentences, ready to
+// encode.
+type chunk struct {
+	lo, hi  int
+	sents   []sentence
+	cand    []int   // per pair: sentence index of the candidate
+	refs    [][]int // per pair: sentence indices of the references
+	batches [][]int // sentence indices, one slice per encoder batch
+	tokens  int     // total tokens
+}
+
+// run scores pairs chunk by chunk: one goroutine tokenizes and plans the
+// next chunk while this one encodes and matches the current one.
+func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weight func(int32) float64, out []PRF) error {
+	g, ctx := errgroup.WithContext(ctx)
+	chunks := make(chan *chunk, 1)
+	g.Go(func() error {
+		defer close(chunks)
+		for lo := 0; lo < len(cands); {
+			hi, n := lo, 0
+			for hi < len(cands) && (hi == lo || n+1+len(refs[hi]) <= s.opts.ChunkSentences) {
+				n += 1 + len(refs[hi])
+				hi++
+			}
+			c, err := s.plan(cands, refs, lo, hi, weight)
+			if err != nil {
+				return err
+			}
+			select {
+			case chunks <- c:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			lo = hi
+		}
+		return nil
+	})
+	g.Go(func() error {
+		var arena []float32
+		for c := range chunks {
+			var (
+				hidden int
+				err    error
+			)
+			arena, hidden, err = s.embed(ctx, c, arena, len(cands))
+			if err != nil {
+				return err
+			}
+			s.match(c, arena, hidden, out)
+			if s.opts.Progress != nil {
+				s.opts.Progress(c.hi, len(cands))
+			}
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// plan tokenizes the distinct sentences of pairs [lo, hi), weighs their
+// tokens and cuts them into batches.
+func (s *Scorer) plan(cands []string, refs [][]string, lo, hi int, weight func(int32) float64) (*chunk, error) {
+	c := &chunk{lo: lo, hi: hi, cand: make([]int, hi-lo), refs: make([][]int, hi-lo)}
+	index := map[string]int{}
+	var texts []string
+	intern := func(t string) int {
+		if k, ok := index[t]; ok {
+			return k
+		}
+		index[t] = len(texts)
+		texts = append(texts, t)
+		return len(texts) - 1
+	}
+	for i := lo; i < hi; i++ {
+		c.cand[i-lo] = intern(cands[i])
+		c.refs[i-lo] = make([]int, len(refs[i]))
+		for k, r := range refs[i] {
+			c.refs[i-lo][k] = intern(r)
+		}
+	}
+	ids, err := safeEncode(s.tok, texts)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != len(texts) {
+		return nil, fmt.Errorf("tokenizer returned %d encodings for %d texts", len(ids), len(texts))
+	}
+	c.sents = make([]sentence, len(texts))
+	order := make([]int, 0, len(texts))
+	for k, x := range ids {
+		st := sentence{ids: x, weights: make([]float64, len(x)), off: c.tokens}
+		for t, id := range x {
+			st.weights[t] = weight(id)
+			if !s.specials[id] {
+				st.real++
+			}
+		}
+		c.tokens += len(x)
+		c.sents[k] = st
+		if len(x) > 0 {
+			order = append(order, k)
+		}
+	}
+	// Shortest first; equal lengths keep first-seen order, so batches are
+	// the same on every run.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(ids[a]), len(ids[b])) })
+	for start := 0; start < len(order); {
+		end := start + 1
+		for end < len(order) && (end-start+1)*len(ids[order[end]]) <= s.opts.BatchTokens {
+			end++
+		}
+		c.batches = append(c.batches, order[start:end])
+		start = end
+	}
+	return c, nil
+}
+
+// embed encodes every batch of c into arena (grown as needed): each
+// sentence's token vectors, L2-normalised, from row sentence.off on. It
+// returns the arena and the hidden size.
+func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int) ([]float32, int, error) {
+	hidden := 0
+	done := 0
+	batchIDs := make([][]int32, 0, 64)
+	for _, b := range c.batches {
+		batchIDs = batchIDs[:0]
+		for _, k := range b {
+			batchIDs = append(batchIDs, c.sents[k].ids)
+		}
+		out, seq, h, err := s.enc.Encode(ctx, batchIDs, s.tok.PadID())
+		if err != nil {
+			return arena, 0, err
+		}
+		if hidden == 0 {
+			hidden = h
+			if need := c.tokens * hidden; cap(arena) < need {
+				arena = make([]float32, need)
+			} else {
+				arena = arena[:need]
+			}
+		} else if h != hidden {
+			return arena, 0, fmt.Errorf("encoder gave hidden size %d, then %d", hidden, h)
+		}
+		for r, k := range b {
+			st := c.sents[k]
+			n := len(st.ids)
+			dst := arena[st.off*hidden : (st.off+n)*hidden]
+			copy(dst, out[r*seq*hidden:(r*seq+n)*hidden])
+			normalizeRows(dst, hidden)
+			done += n
+		}
+		if s.opts.Progress != nil && c.tokens > 0 {
+			s.opts.Progress(c.lo+(c.hi-c.lo)*done/c.tokens/2, total)
+		}
+	}
+	return arena, hidden, nil
+}
+
+// match scores the pairs of c from the embeddings in arena, spreading the
+// pairs over s.opts.Threads workers.
+func (s *Scorer) match(c *chunk, arena []float32, hidden int, out []PRF) {
+	emb := func(k int) Embedding {
+		st := c.sents[k]
+		n := len(st.ids)
+		return Embedding{Dim: hidden, Vecs: arena[st.off*hidden : (st.off+n)*hidden], Weights: st.weights, Real: st.real}
+	}
+	workers := min(s.opts.Threads, c.hi-c.lo)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var m Matcher
+			for i := c.lo + w; i < c.hi; i += workers {
+				cand := emb(c.cand[i-c.lo])
+				var best PRF
+				for k, r := range c.refs[i-c.lo] {
+					p := m.Match(cand, emb(r))
+					if k == 0 {
+						best = p
+						continue
+					}
+					best = PRF{P: max(best.P, p.P), R: max(best.R, p.R), F: max(best.F, p.F)}
+				}
+				out[i] = best
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// safeEncode tokenizes texts, turning a panic inside the tokenizer into an
+// error.
+func safeEncode(t Tokenizer, texts []string) (ids [][]int32, err error) {
+	defer recoverAs(&err, "tokenizer")
+	ids, err = t.EncodeBatch(texts)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	return ids, nil
+}
