@@ -40,6 +40,10 @@ type Manifest struct {
 	Baseline *Baseline `json:"baseline,omitempty"`
 	// BaselineSource says where Baseline came from.
 	BaselineSource string `json:"baseline_source,omitempty"`
+	// Baselines holds the baseline for Layer per language, for models
+	// (like mBERT) the reference publishes baselines for in several
+	// languages. Baseline/Lang stay the entry for the model's own language.
+	Baselines map[string]Baseline `json:"baselines,omitempty"`
 	// Synthetic is true for random-weight models made by `models synth`.
 	Synthetic bool `json:"synthetic,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Files every usable model folder has.
@@ -48,4 +49,37 @@ func ResolveDir(dir string) (*Resolved, error) {
 		name = m.Name
 	}
 	return &Resolved{Dir: dir, Manifest: m, Name: name}, nil
+}
+
+// BaselineFor returns the rescale baseline for scoring in lang with this
+// model at its manifest's layer, and a line naming its source: the
+// manifest's per-language table, then its own-language entry, then the
+// embedded reference table for a known model. It returns (nil, "", nil)
+// when none is known; callers that were asked to rescale should then say so.
+func (r *Resolved) BaselineFor(lang string) (*Baseline, string, error) {
+	m := r.Manifest
+	if m == nil {
+		return nil, "", nil
+	}
+	lang = strings.ToLower(lang)
+	if lang == "" {
+		lang = m.Lang
+	}
+	if b, ok := m.Baselines[lang]; ok {
+		src := m.BaselineSource
+		if m.Lang != lang {
+			src = strings.ReplaceAll(src, "<lang>", lang)
+		}
+		return &b, src, nil
+	}
+	if m.Baseline != nil && (lang == "" || lang == m.Lang) {
+		return m.Baseline, m.BaselineSource, nil
+	}
+	if m.Synthetic {
+		return nil, "", nil
+	}
+	if k, ok := LookupKnown(strings.TrimSuffix(m.Name, "-fp16")); ok {
+		return KnownBaseline(k.Name, lang, m.Layer)
+	}
+	return nil, "", nil
 }

@@ -279,10 +279,13 @@ func (b *builder) build() error {
 	pos := b.weight("embeddings.position_embeddings.weight", []int64{int64(cfg.MaxPositionEmbeddings), W}, false, -1)
 	var pe string
 	if bert {
-		// positions 0..S-1: the first S rows of the table.
-		shape := b.op("Shape", []string{InputIDs})
-		seqLen := b.op("Slice", []string{shape, b.intConst("const_one_1d", []int64{1}, 1), b.intConst("const_two_1d", []int64{1}, 2)})
-		pe = b.op("Slice", []string{pos, b.intConst("const_zero_1d", []int64{1}, 0), seqLen, b.intConst("const_axis0_1d", []int64{1}, 0)})
+		// positions 0..S-1, computed elementwise from input_ids (cumsum of
+		// ones minus one) so the graph keeps the symbolic [batch, sequence]
+		// shape that ONNX Runtime's SkipLayerNormalization fusion needs.
+		zeros := b.op("Mul", []string{InputIDs, b.intConst("const_zero", nil, 0)})
+		ones := b.op("Add", []string{zeros, b.intConst("const_one", nil, 1)})
+		ids := b.op("Sub", []string{b.op("CumSum", []string{ones, b.intConst("const_axis1", nil, 1)}), b.intConst("const_one_sub", nil, 1)})
+		pe = b.op("Gather", []string{pos, ids}, onnxpb.IntAttr("axis", 0))
 	} else {
 		// positions cumsum(mask)*mask + padding_idx: real tokens count from
 		// padding_idx+1, padding sits at padding_idx.

@@ -12,14 +12,14 @@ type DataType int32
 
 // The element types bertbench uses.
 const (
-	Float   DataType = 1
-	Uint8   DataType = 2
-	Int8    DataType = 3
-	Int32   DataType = 6
-	Int64   DataType = 7
-	Bool    DataType = 9
-	Float16 DataType = 10
-	Double  DataType = 11
+	Float    DataType = 1
+	Uint8    DataType = 2
+	Int8     DataType = 3
+	Int32    DataType = 6
+	Int64    DataType = 7
+	Bool     DataType = 9
+	Float16  DataType = 10
+	Double   DataType = 11
 	BFloat16 DataType = 16
 )
 

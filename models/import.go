@@ -1,0 +1,296 @@
+package models
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bertbench/bertbench/models/onnxgraph"
+	"github.com/bertbench/bertbench/models/onnxpb"
+	"github.com/bertbench/bertbench/models/safetensors"
+)
+
+// ConfigFile is the Hugging Face config file of a checkpoint folder.
+const ConfigFile = "config.json"
+
+// ImportOptions controls Import.
+type ImportOptions struct {
+	// Layer is the number of encoder layers kept (0 = embedding output).
+	// Negative means: the known model's default layer (Name or Repo must
+	// then name a known model).
+	Layer int
+	// FP16 stores the encoder in float16 (for GPUs).
+	FP16 bool
+	// Name is the manifest name; default: the known model's name, else the
+	// checkpoint folder's base name. A non-default layer or fp16 is added
+	// as a suffix ("-L8", "-fp16") so results never mix encoders.
+	Name string
+	// Repo and Revision record where the checkpoint came from.
+	Repo, Revision string
+	// Lang is the language the model is meant for (it selects the manifest's
+	// primary baseline); default: the language the model is the reference's
+	// default for, if any.
+	Lang string
+	// Synthetic marks random-weight models.
+	Synthetic bool
+	// Producer is recorded in the ONNX file (bertbench's version).
+	Producer string
+	// WriteOptions tunes how model.onnx is written (external data).
+	Write onnxpb.WriteOptions
+}
+
+// Import builds OUT_DIR/model.onnx from the Hugging Face checkpoint in
+// srcDir (config.json, model.safetensors or its sharded index, and
+// tokenizer.json), cut at opts.Layer, copies tokenizer.json and writes the
+// bertbench.json manifest. srcDir and outDir may be the same folder.
+func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Manifest, error) {
+	cfg, err := onnxgraph.ReadConfig(filepath.Join(srcDir, ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	tokPath := filepath.Join(srcDir, TokenizerFile)
+	tokKind, err := TokenizerKind(tokPath)
+	if err != nil {
+		return nil, err
+	}
+	known, isKnown := LookupKnown(opts.Name)
+	if !isKnown && opts.Repo != "" {
+		known, isKnown = LookupKnown(opts.Repo)
+	}
+	layer := opts.Layer
+	if layer < 0 {
+		if !isKnown {
+			return nil, fmt.Errorf("%s: give --layer N (0..%d): the checkpoint is not a known model, so there is no default layer", srcDir, cfg.NumHiddenLayers)
+		}
+		layer = known.Layer
+	}
+	if layer > cfg.NumHiddenLayers {
+		return nil, fmt.Errorf("%s: --layer %d, but the checkpoint has only %d layers", srcDir, layer, cfg.NumHiddenLayers)
+	}
+	ck, err := safetensors.OpenDir(srcDir)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+
+	name := opts.Name
+	base := name
+	if isKnown {
+		base = known.Name
+	}
+	if base == "" {
+		abs, _ := filepath.Abs(srcDir)
+		base = filepath.Base(abs)
+	}
+	if name == "" || isKnown {
+		name = base
+		if isKnown && layer != known.Layer {
+			name += fmt.Sprintf("-L%d", layer)
+		}
+		if opts.FP16 {
+			name += "-fp16"
+		}
+	}
+
+	// Hash the inputs before building, so the manifest names exactly what
+	// was read.
+	files := map[string]string{}
+	inputs := append([]string{ConfigFile, TokenizerFile}, ck.Files...)
+	for _, f := range inputs {
+		sum, err := fileSHA256(ctx, filepath.Join(srcDir, f))
+		if err != nil {
+			return nil, err
+		}
+		files[f] = sum
+	}
+
+	model, err := onnxgraph.Build(cfg, ctxWeights{ctx, ck}, onnxgraph.Options{Layer: layer, FP16: opts.FP16, Producer: opts.Producer})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", srcDir, err)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := onnxpb.WriteFile(filepath.Join(outDir, ONNXFile), model, opts.Write); err != nil {
+		return nil, err
+	}
+	if err := copyFileIfDifferent(tokPath, filepath.Join(outDir, TokenizerFile)); err != nil {
+		return nil, err
+	}
+
+	lang := opts.Lang
+	if lang == "" && isKnown {
+		for l, m := range knownTableOrEmpty().LangDefaults {
+			if m == known.Name && l != "*" {
+				lang = l
+			}
+		}
+	}
+	precision := "fp32"
+	if opts.FP16 {
+		precision = "fp16"
+	}
+	m := &Manifest{
+		Name:         name,
+		Source:       &Source{Repo: opts.Repo, Revision: opts.Revision, Files: files},
+		Architecture: archName(cfg),
+		Layer:        layer,
+		TotalLayers:  cfg.NumHiddenLayers,
+		HiddenSize:   cfg.HiddenSize,
+		MaxLength:    min(cfg.MaxLength(), 512),
+		Tokenizer:    tokKind,
+		Lang:         lang,
+		Precision:    precision,
+		Synthetic:    opts.Synthetic,
+	}
+	if isKnown && !opts.Synthetic {
+		if err := attachBaselines(m, known.Name, layer); err != nil {
+			return nil, err
+		}
+	}
+	if err := WriteManifest(outDir, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// attachBaselines fills the manifest's baselines from the embedded table.
+func attachBaselines(m *Manifest, model string, layer int) error {
+	for _, lang := range BaselineLangs(model) {
+		b, src, err := KnownBaseline(model, lang, layer)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			continue
+		}
+		if m.Baselines == nil {
+			m.Baselines = map[string]Baseline{}
+		}
+		m.Baselines[lang] = *b
+		if lang == m.Lang {
+			m.Baseline, m.BaselineSource = b, src
+		}
+	}
+	if m.Baselines != nil && m.BaselineSource == "" {
+		m.BaselineSource = "bert_score 0.3.13 rescale_baseline/<lang>/" + model + ".tsv"
+	}
+	return nil
+}
+
+func archName(cfg *onnxgraph.Config) string {
+	if cfg.ModelType == "xlm-roberta" {
+		return "xlm-roberta"
+	}
+	return cfg.Arch()
+}
+
+// ctxWeights stops a long build when ctx is cancelled.
+type ctxWeights struct {
+	ctx context.Context
+	*safetensors.Checkpoint
+}
+
+func (w ctxWeights) Float32(name string) ([]float32, safetensors.Info, error) {
+	if err := w.ctx.Err(); err != nil {
+		return nil, safetensors.Info{}, err
+	}
+	return w.Checkpoint.Float32(name)
+}
+
+// TokenizerKind reads a tokenizer.json and names its family: "wordpiece",
+// "bpe-bytelevel", "bpe" or "unigram".
+func TokenizerKind(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%s: missing (bertbench needs the fast-tokenizer file tokenizer.json; a folder with only vocab.txt or sentencepiece.bpe.model can be converted by loading it with transformers' AutoTokenizer and calling save_pretrained)", path)
+	}
+	if err != nil {
+		return "", err
+	}
+	var t struct {
+		Model struct {
+			Type string `json:"type"`
+		} `json:"model"`
+		PreTokenizer json.RawMessage `json:"pre_tokenizer"`
+	}
+	if err := json.Unmarshal(data, &t); err != nil {
+		return "", fmt.Errorf("%s: invalid JSON: %w", path, err)
+	}
+	switch t.Model.Type {
+	case "WordPiece":
+		return "wordpiece", nil
+	case "Unigram":
+		return "unigram", nil
+	case "BPE":
+		if strings.Contains(string(t.PreTokenizer), `"ByteLevel"`) {
+			return "bpe-bytelevel", nil
+		}
+		return "bpe", nil
+	case "":
+		return "", fmt.Errorf("%s: no model.type: not a Hugging Face tokenizers file", path)
+	}
+	return strings.ToLower(t.Model.Type), nil
+}
+
+func fileSHA256(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+		return "", fmt.Errorf("hashing %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// copyFileIfDifferent copies src to dst unless they are the same file.
+func copyFileIfDifferent(src, dst string) error {
+	if a, err := filepath.Abs(src); err == nil {
+		if b, err := filepath.Abs(dst); err == nil && a == b {
+			return nil
+		}
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("copying %s: %w", src, err)
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
