@@ -1,0 +1,236 @@
+package models_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/models/safetensors"
+)
+
+func fixtureDir(name string) string { return filepath.Join("..", "testdata", "bertscore", name) }
+
+func TestKnownTable(t *testing.T) {
+	if len(models.Known()) < 5 {
+		t.Fatalf("known table has %d models", len(models.Known()))
+	}
+	for _, k := range models.Known() {
+		if k.Layer <= 0 || k.Layer > k.TotalLayers || k.Repo == "" || !strings.Contains(k.Repo, "/") {
+			t.Errorf("bad entry %+v", k)
+		}
+		langs := models.BaselineLangs(k.Name)
+		if len(langs) == 0 {
+			t.Errorf("%s: no baselines", k.Name)
+		}
+		for _, lang := range langs {
+			b, src, err := models.KnownBaseline(k.Name, lang, k.Layer)
+			if err != nil || b == nil || src == "" {
+				t.Errorf("%s/%s: baseline %v %q %v", k.Name, lang, b, src, err)
+			}
+		}
+		if got, ok := models.LookupKnown(k.Repo); !ok || got.Name != k.Name {
+			t.Errorf("LookupKnown(%q) = %v, %v", k.Repo, got, ok)
+		}
+	}
+	langTests := []struct{ lang, want string }{
+		{"", "bert-base-multilingual-cased"},
+		{"zh", "bert-base-chinese"},
+		{"en", "roberta-large"},
+		{"EN", "roberta-large"},
+		{"de", "bert-base-multilingual-cased"},
+		{"ja", "bert-base-multilingual-cased"},
+	}
+	for _, tc := range langTests {
+		if got := models.DefaultModelForLang(tc.lang); got != tc.want {
+			t.Errorf("DefaultModelForLang(%q) = %q, want %q", tc.lang, got, tc.want)
+		}
+	}
+	// The reference's value: roberta-large, en, layer 17.
+	b, _, err := models.KnownBaseline("roberta-large", "en", 17)
+	if err != nil || b == nil || b.F < 0.8 || b.F > 0.9 {
+		t.Errorf("roberta-large/en/17 baseline = %+v, %v", b, err)
+	}
+}
+
+func TestParseBaselinesErrors(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"header", "L,P\n0,1,2,3\n", ":1: header"},
+		{"fields", "LAYER,P,R,F\n0,0.1,0.2\n", ":2: 3 fields"},
+		{"order", "LAYER,P,R,F\n1,0.1,0.2,0.3\n", "want 0"},
+		{"number", "LAYER,P,R,F\n0,x,0.2,0.3\n", "field 2"},
+		{"empty", "LAYER,P,R,F\n", "no baseline rows"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := models.ParseBaselines(strings.NewReader(tc.in), "b.tsv")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	f, err := os.Open(filepath.Join(fixtureDir("tiny-mbert"), "baseline.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := models.ParseBaselines(f, "baseline.tsv")
+	if err != nil || len(rows) != 5 || rows[3].P != 0.45 {
+		t.Errorf("fixture baseline: %v %v", rows, err)
+	}
+}
+
+func TestImportFixtures(t *testing.T) {
+	tests := []struct {
+		fixture, arch, tok string
+		layer              int
+		typeIDs            bool
+	}{
+		{"tiny-mbert", "bert", "wordpiece", 3, true},
+		{"tiny-bert-uncased", "bert", "wordpiece", 2, true},
+		{"tiny-roberta", "roberta", "bpe-bytelevel", 3, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fixture, func(t *testing.T) {
+			out := t.TempDir()
+			m, err := models.Import(context.Background(), fixtureDir(tc.fixture), out, models.ImportOptions{Layer: tc.layer, Repo: "fixtures/" + tc.fixture, Revision: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Architecture != tc.arch || m.Layer != tc.layer || m.Tokenizer != tc.tok || m.MaxLength != 512 || m.Precision != "fp32" {
+				t.Errorf("manifest %+v", m)
+			}
+			for _, f := range []string{"config.json", "tokenizer.json", "model.safetensors"} {
+				if len(m.Source.Files[f]) != 64 {
+					t.Errorf("no sha256 for %s: %v", f, m.Source.Files)
+				}
+			}
+			r, err := models.ResolveDir(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Manifest == nil || r.Manifest.Name != tc.fixture {
+				t.Errorf("resolved %+v", r)
+			}
+			sig, err := models.ValidateONNX(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sig.TokenTypeIDs != tc.typeIDs || sig.Output != "last_hidden_state" {
+				t.Errorf("signature %+v", sig)
+			}
+		})
+	}
+}
+
+func TestImportErrors(t *testing.T) {
+	copyFiles := func(t *testing.T, files ...string) string {
+		dir := t.TempDir()
+		for _, f := range files {
+			data, err := os.ReadFile(filepath.Join(fixtureDir("tiny-mbert"), f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	t.Run("pytorch only", func(t *testing.T) {
+		dir := copyFiles(t, "config.json", "tokenizer.json")
+		os.WriteFile(filepath.Join(dir, "pytorch_model.bin"), []byte("pickle"), 0o644)
+		_, err := models.Import(context.Background(), dir, t.TempDir(), models.ImportOptions{Layer: 1})
+		if err == nil || !strings.Contains(err.Error(), "pytorch_model.bin") || !strings.Contains(err.Error(), "safetensors") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("no tokenizer", func(t *testing.T) {
+		dir := copyFiles(t, "config.json", "model.safetensors")
+		_, err := models.Import(context.Background(), dir, t.TempDir(), models.ImportOptions{Layer: 1})
+		if err == nil || !strings.Contains(err.Error(), "tokenizer.json") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("layer too high", func(t *testing.T) {
+		_, err := models.Import(context.Background(), fixtureDir("tiny-mbert"), t.TempDir(), models.ImportOptions{Layer: 9})
+		if err == nil || !strings.Contains(err.Error(), "only 4 layers") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("no default layer", func(t *testing.T) {
+		_, err := models.Import(context.Background(), fixtureDir("tiny-mbert"), t.TempDir(), models.ImportOptions{Layer: -1})
+		if err == nil || !strings.Contains(err.Error(), "--layer") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("truncated safetensors", func(t *testing.T) {
+		dir := copyFiles(t, "config.json", "tokenizer.json", "model.safetensors")
+		p := filepath.Join(dir, "model.safetensors")
+		st, _ := os.Stat(p)
+		os.Truncate(p, st.Size()/2)
+		_, err := models.Import(context.Background(), dir, t.TempDir(), models.ImportOptions{Layer: 1})
+		if err == nil || !strings.Contains(err.Error(), "truncated") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("unsupported architecture", func(t *testing.T) {
+		dir := copyFiles(t, "tokenizer.json", "model.safetensors")
+		os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type":"gpt2","hidden_size":8}`), 0o644)
+		_, err := models.Import(context.Background(), dir, t.TempDir(), models.ImportOptions{Layer: 1})
+		if err == nil || !strings.Contains(err.Error(), `"gpt2" is not supported`) {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+// TestImportSharded splits the fixture into two shards with an index and
+// checks the built encoder is byte-identical to the single-file one.
+func TestImportSharded(t *testing.T) {
+	src := fixtureDir("tiny-mbert")
+	ck, err := safetensors.OpenDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := ck.Names()
+	dir := t.TempDir()
+	var shards [2][]safetensors.Tensor
+	weightMap := map[string]string{}
+	for i, n := range names {
+		data, info, err := ck.Float32(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shards[i%2] = append(shards[i%2], safetensors.Tensor{Name: n, Shape: info.Shape, Data: data})
+		weightMap[n] = []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}[i%2]
+	}
+	ck.Close()
+	for i, s := range shards {
+		if err := safetensors.WriteFile(filepath.Join(dir, []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}[i]), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeJSONFile(t, filepath.Join(dir, "model.safetensors.index.json"), map[string]any{"metadata": map[string]any{}, "weight_map": weightMap})
+	for _, f := range []string{"config.json", "tokenizer.json"} {
+		data, _ := os.ReadFile(filepath.Join(src, f))
+		os.WriteFile(filepath.Join(dir, f), data, 0o644)
+	}
+	outA, outB := t.TempDir(), t.TempDir()
+	if _, err := models.Import(context.Background(), src, outA, models.ImportOptions{Layer: 3, Name: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := models.Import(context.Background(), dir, outB, models.ImportOptions{Layer: 3, Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Source.Files) != 5 {
+		t.Errorf("hashed files %v, want config, tokenizer, index and 2 shards", m.Source.Files)
+	}
+	a, _ := os.ReadFile(filepath.Join(outA, "model.onnx"))
+	b, _ := os.ReadFile(filepath.Join(outB, "model.onnx"))
+	if string(a) != string(b) {
+		t.Errorf("sharded build differs from single-file build (%d vs %d bytes)", len(a), len(b))
+	}
+}
