@@ -1,0 +1,109 @@
+// Package factory builds a ready-to-use runner from a spec string: the
+// provider's runner (runners/ollama or runners/openai) wrapped with
+// retries and a per-call timeout, a concurrency limit and, optionally, the
+// response cache.
+package factory
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/bertbench/bertbench/runners"
+	"github.com/bertbench/bertbench/runners/cache"
+	"github.com/bertbench/bertbench/runners/ollama"
+	"github.com/bertbench/bertbench/runners/openai"
+	"github.com/bertbench/bertbench/runners/pricing"
+	"github.com/bertbench/bertbench/runners/retry"
+)
+
+// Environment variables holding API keys. Keys are read here and handed to
+// the client only; they are never part of a spec, a result or a message.
+const (
+	EnvOpenAIKey           = "OPENAI_API_KEY"
+	EnvOpenAICompatibleKey = "OPENAI_COMPATIBLE_API_KEY"
+	EnvOpenAIBaseURL       = "OPENAI_BASE_URL"
+	EnvOpenAIOrg           = "OPENAI_ORG_ID"
+)
+
+// Options tune the runner stack. Zero values select defaults.
+type Options struct {
+	// Concurrency caps simultaneous calls (default 1 for Ollama, whose
+	// latency figures are only meaningful one call at a time, 4 otherwise).
+	Concurrency int
+	// Retry is the retry and timeout policy.
+	Retry retry.Policy
+	// Cache, when non-nil, serves and stores results.
+	Cache *cache.Store
+	// Prices prices OpenAI-compatible calls (nil: the built-in table).
+	Prices pricing.Table
+	// OpenAIBaseURL and OpenAIOrg override $OPENAI_BASE_URL and
+	// $OPENAI_ORG_ID for "openai:" specs.
+	OpenAIBaseURL, OpenAIOrg string
+	// Getenv reads the environment (nil: os.Getenv).
+	Getenv func(string) string
+	// HTTPClient is the base HTTP client (nil: a fresh one).
+	HTTPClient *http.Client
+}
+
+// New builds the runner for spec.
+func New(spec string, opts Options) (runners.Runner, error) {
+	sp, err := runners.ParseSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var base runners.Runner
+	conc := opts.Concurrency
+	switch sp.Provider {
+	case runners.ProviderOllama:
+		srv, err := ollama.NewServer(sp.BaseURL, opts.HTTPClient)
+		if err != nil {
+			return nil, err
+		}
+		base = ollama.New(srv, sp.Model, sp.String())
+		if conc == 0 {
+			conc = 1
+		}
+	case runners.ProviderOpenAI, runners.ProviderOpenAICompatible:
+		cfg := openai.Config{BaseURL: sp.BaseURL, Prices: opts.Prices, HTTPClient: opts.HTTPClient}
+		if cfg.Prices == nil {
+			cfg.Prices = pricing.Default()
+		}
+		if sp.Provider == runners.ProviderOpenAI {
+			cfg.APIKey = getenv(EnvOpenAIKey)
+			if cfg.BaseURL == "" {
+				cfg.BaseURL = firstNonEmpty(opts.OpenAIBaseURL, getenv(EnvOpenAIBaseURL))
+			}
+			cfg.Org = firstNonEmpty(opts.OpenAIOrg, getenv(EnvOpenAIOrg))
+			if cfg.APIKey == "" && cfg.BaseURL == "" {
+				return nil, fmt.Errorf("runner %s: $%s is not set (or point the spec at another server: openai-compatible:NAME@http://host:port/v1)", sp, EnvOpenAIKey)
+			}
+		} else {
+			cfg.APIKey = getenv(EnvOpenAICompatibleKey)
+		}
+		base = openai.New(sp.Model, sp.String(), cfg)
+		if conc == 0 {
+			conc = 4
+		}
+	default:
+		return nil, fmt.Errorf("runner %s: unknown provider", sp)
+	}
+	r := runners.Limit(retry.Wrap(base, opts.Retry), conc)
+	if opts.Cache != nil {
+		r = cache.Wrap(r, opts.Cache)
+	}
+	return r, nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,52 @@
+package runners
+
+import (
+	"context"
+	"fmt"
+)
+
+// Limit returns a Runner that lets at most n calls to r run at once; more
+// callers wait (honouring their context). n < 1 means 1.
+func Limit(r Runner, n int) Runner {
+	if n < 1 {
+		n = 1
+	}
+	return &limited{inner: r, sem: make(chan struct{}, n)}
+}
+
+type limited struct {
+	inner Runner
+	sem   chan struct{}
+}
+
+func (l *limited) Spec() string { return l.inner.Spec() }
+
+func (l *limited) Run(ctx context.Context, req Request) (Result, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-ctx.Done():
+		err := fmt.Errorf("%s: waiting for a free slot: %w", l.inner.Spec(), ctx.Err())
+		return Result{Runner: l.inner.Spec(), Error: err.Error()}, err
+	}
+	defer func() { <-l.sem }()
+	return l.inner.Run(ctx, req)
+}
+
+// ModelDigest forwards to the wrapped runner.
+func (l *limited) ModelDigest(ctx context.Context) (string, error) {
+	return Digest(ctx, l.inner)
+}
+
+// Digest returns r's model digest when r reports one, else "".
+func Digest(ctx context.Context, r Runner) (string, error) {
+	if d, ok := r.(DigestReporter); ok {
+		return d.ModelDigest(ctx)
+	}
+	return "", nil
+}
+
+// Failed returns a Result for a call that failed before or during the
+// request, with the error recorded in it, and the error itself.
+func Failed(spec string, attempts int, err error) (Result, error) {
+	return Result{Runner: spec, Attempts: attempts, Error: err.Error()}, err
+}

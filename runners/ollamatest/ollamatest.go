@@ -1,0 +1,283 @@
+// Package ollamatest starts a real Ollama server for tests: the binary
+// `make ollama` builds into $BERTBENCH_DEPS/ollama, on a free loopback port,
+// with its models and HOME in a temporary folder, in a process group of its
+// own so that stopping it also stops the model runner it spawns. It also
+// creates the tiny random model and LoRA adapter (package gguf) on it.
+package ollamatest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bertbench/bertbench/runners/gguf"
+	"github.com/bertbench/bertbench/runners/ollama"
+)
+
+// EnvDeps names the variable holding the folder `make` installs test
+// dependencies into (the Makefile exports it).
+const EnvDeps = "BERTBENCH_DEPS"
+
+// Binary returns the path of the Ollama server built by `make ollama`.
+func Binary() (string, error) {
+	deps := os.Getenv(EnvDeps)
+	if deps == "" {
+		return "", fmt.Errorf("ollamatest: $%s is not set: run the tests through make (`make test`), or `make ollama` and export %s=$PWD/.deps", EnvDeps, EnvDeps)
+	}
+	p := filepath.Join(deps, "ollama", "ollama")
+	if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("ollamatest: no Ollama server at %s: run `make ollama`", p)
+	}
+	return p, nil
+}
+
+// Server is a running Ollama server.
+type Server struct {
+	// URL is the server's base URL, e.g. http://127.0.0.1:41234.
+	URL string
+	// Dir holds the server's models, HOME and log.
+	Dir string
+
+	handle   *ollama.Server
+	cmd      *exec.Cmd
+	log      *os.File
+	exited   chan struct{}
+	closeMu  sync.Mutex
+	closed   bool
+	closeErr error
+}
+
+// StopTimeout is how long Close waits after SIGTERM before SIGKILL.
+const StopTimeout = 10 * time.Second
+
+// Start launches the server and waits until it answers.
+func Start(ctx context.Context) (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "bertbench-ollama-")
+	if err != nil {
+		return nil, fmt.Errorf("ollamatest: %w", err)
+	}
+	for _, sub := range []string{"models", "home"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("ollamatest: %w", err)
+		}
+	}
+	port, err := freePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("ollamatest: %w", err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(cleanEnv(),
+		"OLLAMA_HOST="+addr,
+		"OLLAMA_MODELS="+filepath.Join(dir, "models"),
+		"HOME="+filepath.Join(dir, "home"),
+		"OLLAMA_KEEP_ALIVE=10m",
+		"OLLAMA_NOPRUNE=1",
+	)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = procAttr()
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("ollamatest: starting %s: %w", bin, err)
+	}
+	s := &Server{URL: "http://" + addr, Dir: dir, cmd: cmd, log: logf, exited: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(s.exited)
+	}()
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.handle, err = ollama.NewServer(s.URL, nil); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartT starts a server for one test and stops it when the test ends,
+// printing the end of the server's log if the test failed.
+func StartT(t testing.TB) *Server {
+	t.Helper()
+	s, err := Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("ollama server log (tail):\n%s", s.LogTail(4000))
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("stopping ollama: %v", err)
+		}
+	})
+	return s
+}
+
+// cleanEnv is the test's environment without OLLAMA_* settings.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OLLAMA_") && !strings.HasPrefix(kv, "HOME=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("ollamatest: finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/version", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("ollamatest: server exited before it was ready:\n%s", s.LogTail(4000))
+		case <-ctx.Done():
+			return fmt.Errorf("ollamatest: server not ready after %v:\n%s", limit, s.LogTail(4000))
+		case <-tick.C:
+		}
+	}
+}
+
+// LogTail returns the last n bytes of the server's log.
+func (s *Server) LogTail(n int) string {
+	b, err := os.ReadFile(s.log.Name())
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	if len(b) > n {
+		b = b[len(b)-n:]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return string(b)
+}
+
+// Close stops the server's process group (SIGTERM, then SIGKILL after
+// StopTimeout) and removes its folder. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return s.closeErr
+	}
+	s.closed = true
+	pgid := s.cmd.Process.Pid
+	var errs []error
+	if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		errs = append(errs, fmt.Errorf("SIGTERM: %w", err))
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(StopTimeout):
+		errs = append(errs, fmt.Errorf("ollama did not stop within %v of SIGTERM; killed", StopTimeout))
+	}
+	// Whatever is left of the group (a runner child) goes now.
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		errs = append(errs, fmt.Errorf("SIGKILL: %w", err))
+	}
+	<-s.exited
+	s.log.Close()
+	if err := os.RemoveAll(s.Dir); err != nil {
+		errs = append(errs, err)
+	}
+	s.closeErr = errors.Join(errs...)
+	if s.closeErr != nil {
+		s.closeErr = fmt.Errorf("ollamatest: %w", s.closeErr)
+	}
+	return s.closeErr
+}
+
+// Handle returns a runners/ollama handle on the server.
+func (s *Server) Handle() *ollama.Server { return s.handle }
+
+// TinyFiles writes the tiny model (model.gguf) and a LoRA adapter for it
+// (adapter.gguf) into dir and returns their paths.
+func TinyFiles(dir string, cfg gguf.LlamaConfig) (model, adapter string, err error) {
+	model = filepath.Join(dir, "tiny-llama.gguf")
+	adapter = filepath.Join(dir, "tiny-lora.gguf")
+	if err := writeFile(model, func(w io.Writer) error { return gguf.WriteTinyLlama(w, cfg) }); err != nil {
+		return "", "", err
+	}
+	if err := writeFile(adapter, func(w io.Writer) error {
+		return gguf.WriteTinyLoRA(w, gguf.LoRAConfig{Model: cfg, Seed: cfg.Seed + 1})
+	}); err != nil {
+		return "", "", err
+	}
+	return model, adapter, nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("ollamatest: %w", err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("ollamatest: %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("ollamatest: %w", err)
+	}
+	return nil
+}
+
+// CreateTiny creates the tiny random model on the server under name and
+// returns the path of a matching LoRA adapter file written beside it.
+func (s *Server) CreateTiny(ctx context.Context, name string) (adapterPath string, err error) {
+	model, adapter, err := TinyFiles(s.Dir, gguf.LlamaConfig{Seed: 1})
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.Handle().CreateFromGGUF(ctx, name, model, nil); err != nil {
+		return "", fmt.Errorf("ollamatest: %w\nserver log:\n%s", err, s.LogTail(3000))
+	}
+	return adapter, nil
+}
