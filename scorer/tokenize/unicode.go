@@ -1,11 +1,19 @@
 package tokenize
 
-import "unicode"
+import (
+	"sort"
+	"unicode"
+)
+
+//go:generate sh -c "NODE_PATH=../../.deps/node/node_modules node ../../scripts/hf-oracle/gen-unicode-tables.js unicode_tables.go"
 
 // Character classes as Hugging Face tokenizers (Rust) defines them. The
-// functions take the ASCII fast path first; the Unicode tables come from the
-// Go standard library and are corrected where Hugging Face's tables differ
-// (checked code point by code point by TestOracleAllCodePoints).
+// functions take an ASCII fast path first. Beyond ASCII they use the tables
+// in unicode_tables.go, generated from the Hugging Face library itself,
+// because it mixes Unicode versions (the unicode_categories crate, about
+// Unicode 8, for BertNormalizer and BertPreTokenizer; Rust's std for
+// lowercasing; Oniguruma for the ByteLevel regex) that differ from Go's.
+// TestOracleAllCodePoints checks every code point against the library.
 
 // isPySpace reports whether Python's str.isspace() is true for r; str.strip()
 // removes these characters. Unlike Unicode White_Space it includes the
@@ -40,7 +48,7 @@ func isBertControl(r rune) bool {
 	if r < 0x80 {
 		return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f
 	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co)
+	return unicode.Is(hfRemoved, r)
 }
 
 // isBertPunct is BertPreTokenizer's is_bert_punc: ASCII punctuation (which
@@ -49,7 +57,7 @@ func isBertPunct(r rune) bool {
 	if r < 0x80 {
 		return (r >= '!' && r <= '/') || (r >= ':' && r <= '@') || (r >= '[' && r <= '`') || (r >= '{' && r <= '~')
 	}
-	return unicode.IsPunct(r)
+	return unicode.Is(hfPunct, r)
 }
 
 // isChineseChar reports whether r is in the CJK ideograph blocks that
@@ -72,7 +80,7 @@ func isChineseChar(r rune) bool {
 // isMarkNonspacing is Unicode category Mn, which accent stripping removes
 // after NFD.
 func isMarkNonspacing(r rune) bool {
-	return r >= 0x300 && unicode.Is(unicode.Mn, r)
+	return r >= 0x300 && unicode.Is(hfNonspacing, r)
 }
 
 // appendLower appends the full lowercase mapping of r (Rust's
@@ -84,10 +92,14 @@ func appendLower(dst []rune, r rune) []rune {
 		}
 		return append(dst, r)
 	}
-	if r == 0x130 { // LATIN CAPITAL LETTER I WITH DOT ABOVE: "i̇"
-		return append(dst, 'i', 0x307)
+	i := sort.Search(len(hfLower), func(i int) bool { return hfLower[i].from >= r })
+	if i == len(hfLower) || hfLower[i].from != r {
+		return append(dst, r)
 	}
-	return append(dst, unicode.ToLower(r))
+	if to := hfLower[i].to; to[1] != 0 {
+		return append(dst, to[0], to[1])
+	}
+	return append(dst, hfLower[i].to[0])
 }
 
 // isLetter, isNumber and isRegexSpace are the \p{L}, \p{N} and \s classes of
@@ -96,16 +108,22 @@ func isLetter(r rune) bool {
 	if r < 0x80 {
 		return (r|0x20) >= 'a' && (r|0x20) <= 'z'
 	}
-	return unicode.IsLetter(r)
+	return unicode.Is(hfLetter, r)
 }
 
 func isNumber(r rune) bool {
 	if r < 0x80 {
 		return r >= '0' && r <= '9'
 	}
-	return unicode.IsNumber(r)
+	return unicode.Is(hfNumber, r)
 }
 
 func isRegexSpace(r rune) bool {
 	return isWhitespace(r)
+}
+
+// lowerMapping is one entry of hfLower.
+type lowerMapping struct {
+	from rune
+	to   [2]rune
 }

@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -87,10 +88,29 @@ func (w *wordPiece) encode(sc *scratch, seg string, out []int32, limit int) []in
 		// NFD must see the whole segment (canonical reordering), after
 		// cleaning and CJK spacing, as Hugging Face orders them.
 		sc.buf = w.cleanAndSpace(sc.buf[:0], seg)
-		sc.nfd = norm.NFD.Append(sc.nfd[:0], sc.buf...)
+		sc.nfd = appendNFD(sc.nfd[:0], sc.buf)
 		return w.split(sc, string(sc.nfd), out, limit, false)
 	}
 	return w.split(sc, seg, out, limit, true)
+}
+
+// noDecompose is U+11938 DIVES AKURU VOWEL SIGN O, whose canonical
+// decomposition (Unicode 13) the normalization tables of Hugging Face
+// tokenizers 0.23 do not have. It is a starter (combining class 0), so NFD
+// of the text on either side of it is independent of it.
+const noDecompose = "\U00011938"
+
+// appendNFD appends the NFD form of b to dst, as Hugging Face computes it.
+func appendNFD(dst, b []byte) []byte {
+	for {
+		i := bytes.Index(b, []byte(noDecompose))
+		if i < 0 {
+			return norm.NFD.Append(dst, b...)
+		}
+		dst = norm.NFD.Append(dst, b[:i]...)
+		dst = append(dst, noDecompose...)
+		b = b[i+len(noDecompose):]
+	}
 }
 
 // cleanAndSpace applies clean_text and handle_chinese_chars to s.

@@ -1,0 +1,188 @@
+package tokenize
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The Hugging Face oracle: scripts/hf-oracle/oracle.js running the official
+// tokenizers package (Rust, through its Node binding), installed by
+// `make hf-tokenizers` into $BERTBENCH_DEPS/node (or .deps/node).
+
+// oracleDir returns the folder holding the installed oracle, failing the
+// test with the make target to run when it is missing.
+func oracleDir(t testing.TB) string {
+	t.Helper()
+	var dirs []string
+	if deps := os.Getenv("BERTBENCH_DEPS"); deps != "" {
+		dirs = append(dirs, filepath.Join(deps, "node"))
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs = append(dirs, filepath.Join(root, ".deps", "node"))
+	for _, d := range dirs {
+		if fileExists(filepath.Join(d, "oracle.js")) && fileExists(filepath.Join(d, "node_modules", "tokenizers", "package.json")) {
+			return d
+		}
+	}
+	t.Fatalf("Hugging Face tokenizers oracle not found in %s: run `make hf-tokenizers`", strings.Join(dirs, " or "))
+	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// oracle is a running `node oracle.js serve` process.
+type oracle struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	stderr strings.Builder
+}
+
+// startOracle starts the oracle; it is stopped when the test ends.
+func startOracle(t testing.TB) *oracle {
+	t.Helper()
+	dir := oracleDir(t)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node not found (%v): install Node.js >= 18, then run `make hf-tokenizers`", err)
+	}
+	o := &oracle{cmd: exec.Command(node, filepath.Join(dir, "oracle.js"), "serve")}
+	o.cmd.Dir = dir
+	o.cmd.Stderr = &o.stderr
+	if o.stdin, err = o.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := o.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.stdout = bufio.NewReaderSize(out, 1<<20)
+	if err := o.cmd.Start(); err != nil {
+		t.Fatalf("start oracle: %v", err)
+	}
+	t.Cleanup(func() {
+		o.stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- o.cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			o.cmd.Process.Kill()
+			<-done
+		}
+	})
+	return o
+}
+
+// encode returns Hugging Face's ids for texts (stripped, with specials,
+// truncated to 512) with the tokenizer.json at path.
+func (o *oracle) encode(path string, texts []string) ([][]int32, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	req, err := json.Marshal(struct {
+		Tokenizer string   `json:"tokenizer"`
+		Texts     []string `json:"texts"`
+	}{abs, texts})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := o.stdin.Write(append(req, '\n')); err != nil {
+		return nil, fmt.Errorf("write to oracle: %w (stderr: %s)", err, o.stderr.String())
+	}
+	line, err := o.stdout.ReadBytes('\n')
+	if err != nil {
+		return nil, fmt.Errorf("read from oracle: %w (stderr: %s)", err, o.stderr.String())
+	}
+	var resp struct {
+		IDs   [][]int32 `json:"ids"`
+		Error string    `json:"error"`
+	}
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return nil, fmt.Errorf("oracle reply: %w", err)
+	}
+	if resp.Error != "" {
+		return nil, errors.New("oracle: " + resp.Error)
+	}
+	if len(resp.IDs) != len(texts) {
+		return nil, fmt.Errorf("oracle returned %d encodings for %d texts", len(resp.IDs), len(texts))
+	}
+	return resp.IDs, nil
+}
+
+// compareWithOracle encodes texts with the tokenizer at path, both ways,
+// and reports the first few differences readably.
+func compareWithOracle(t *testing.T, o *oracle, path string, texts []string) {
+	t.Helper()
+	tok, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := o.encode(path, texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tok.EncodeBatch(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mismatches := 0
+	for i := range texts {
+		if slices.Equal(got[i], want[i]) {
+			continue
+		}
+		mismatches++
+		if mismatches <= 5 {
+			t.Errorf("text %d %s:\n  got  %v\n  want %v (Hugging Face)\n  first difference at id %d",
+				i, quote(texts[i]), abbreviate(got[i]), abbreviate(want[i]), firstDiff(got[i], want[i]))
+		}
+	}
+	if mismatches > 0 {
+		t.Errorf("%s: %d of %d texts differ from Hugging Face", filepath.Base(filepath.Dir(path)), mismatches, len(texts))
+	}
+}
+
+func firstDiff(a, b []int32) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+func abbreviate(ids []int32) string {
+	if len(ids) <= 40 {
+		return fmt.Sprint(ids)
+	}
+	return fmt.Sprintf("%v … %v (%d ids)", ids[:20], ids[len(ids)-10:], len(ids))
+}
+
+// TestOracleGenerated compares 2,000 generated multilingual strings with
+// Hugging Face for every fixture tokenizer.
+func TestOracleGenerated(t *testing.T) {
+	o := startOracle(t)
+	texts := generateTexts(2000, 1)
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			compareWithOracle(t, o, fixturePath(fx.name), texts)
+		})
+	}
+}
