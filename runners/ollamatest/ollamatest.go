@@ -281,3 +281,47 @@ func (s *Server) CreateTiny(ctx context.Context, name string) (adapterPath strin
 	}
 	return adapter, nil
 }
+
+// TinyModel is the name Shared.Tiny gives the tiny random model.
+const TinyModel = "bertbench-tiny"
+
+// Shared is one server for all the tests of a package, started on first
+// use; call Close from TestMain. In -short mode the tests that ask for it
+// are skipped (`make test-short` does not build Ollama).
+type Shared struct {
+	once    sync.Once
+	srv     *Server
+	adapter string
+	err     error
+}
+
+// Tiny returns the shared server, with TinyModel created on it, and the
+// path of a LoRA adapter file for TinyModel. A missing Ollama binary fails
+// the test with the make target that builds it.
+func (s *Shared) Tiny(t testing.TB) (*Server, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the real Ollama server (built by `make ollama`); skipped in -short mode")
+	}
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		s.srv, s.err = Start(ctx)
+		if s.err != nil {
+			return
+		}
+		s.adapter, s.err = s.srv.CreateTiny(ctx, TinyModel)
+	})
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.srv, s.adapter
+}
+
+// Close stops the server if it was started.
+func (s *Shared) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Close()
+}

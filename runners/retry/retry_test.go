@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/bertbench/bertbench/runners"
-	fs "github.com/bertbench/bertbench/runners/internal/faultserver"
+	fs "github.com/bertbench/bertbench/runners/faultserver"
 	"github.com/bertbench/bertbench/runners/ollama"
 	"github.com/bertbench/bertbench/runners/openai"
 	"github.com/bertbench/bertbench/runners/retry"
