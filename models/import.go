@@ -206,6 +206,13 @@ func (w ctxWeights) Float32(name string) ([]float32, safetensors.Info, error) {
 	return w.Checkpoint.Float32(name)
 }
 
+func (w ctxWeights) Raw(name string) ([]byte, safetensors.Info, error) {
+	if err := w.ctx.Err(); err != nil {
+		return nil, safetensors.Info{}, err
+	}
+	return w.Checkpoint.Raw(name)
+}
+
 // TokenizerKind reads a tokenizer.json and names its family: "wordpiece",
 // "bpe-bytelevel", "bpe" or "unigram".
 func TokenizerKind(path string) (string, error) {

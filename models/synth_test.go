@@ -114,3 +114,19 @@ func BenchmarkSynthMBERTSize(b *testing.B) {
 		b.ReportMetric(float64(ck.Size())/1e6, "safetensors-MB")
 	}
 }
+
+// BenchmarkImportMBERTSize builds model.onnx from the mBERT-size synthetic
+// checkpoint (made once, outside the timer), cut at layer 9.
+func BenchmarkImportMBERTSize(b *testing.B) {
+	src := b.TempDir()
+	if _, err := models.Synth(context.Background(), src, models.SynthOptions{Arch: "bert", Hidden: 768, Layers: 12, Heads: 12, Intermediate: 3072, Vocab: 119547, Keep: 0, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out := b.TempDir()
+		if _, err := models.Import(context.Background(), src, out, models.ImportOptions{Layer: 9}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

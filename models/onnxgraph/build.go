@@ -34,6 +34,12 @@ type Weights interface {
 	Float32(name string) ([]float32, safetensors.Info, error)
 }
 
+// RawWeights is implemented by weight sources that can hand out a tensor's
+// stored bytes; float32 tensors copied unchanged are then not converted.
+type RawWeights interface {
+	Raw(name string) ([]byte, safetensors.Info, error)
+}
+
 // Options chooses how the encoder is cut and stored.
 type Options struct {
 	// Layer is how many encoder layers to keep: the output is the hidden
@@ -197,6 +203,10 @@ func (b *builder) weight(key string, want []int64, transpose bool, row int) stri
 		DataType: elem,
 		Dims:     want,
 		Load: func() ([]byte, error) {
+			if rw, ok := w.(RawWeights); ok && elem == onnxpb.Float && !transpose && row < 0 && info.DType == "F32" {
+				raw, _, err := rw.Raw(full)
+				return raw, err
+			}
 			vals, info, err := w.Float32(full)
 			if err != nil {
 				return nil, err

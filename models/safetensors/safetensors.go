@@ -335,6 +335,15 @@ func (c *Checkpoint) Info(name string) (Info, bool) {
 	return f.Info(name)
 }
 
+// Raw reads a tensor's bytes as stored.
+func (c *Checkpoint) Raw(name string) ([]byte, Info, error) {
+	f, ok := c.where[name]
+	if !ok {
+		return nil, Info{}, fmt.Errorf("checkpoint has no tensor %q", name)
+	}
+	return f.Raw(name)
+}
+
 // Float32 reads a tensor as float32 values.
 func (c *Checkpoint) Float32(name string) ([]float32, Info, error) {
 	f, ok := c.where[name]
