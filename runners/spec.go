@@ -21,8 +21,8 @@ const (
 //
 // An Ollama spec without a host uses $OLLAMA_HOST (default
 // http://127.0.0.1:11434); an OpenAI spec without a base URL uses
-// api.openai.com. The text after the last "@" is taken as the URL only when
-// it starts with http:// or https://, so model names keep their colons.
+// api.openai.com. The URL starts at the first "@http://" or "@https://", so
+// model names keep their colons and "@"s.
 type Spec struct {
 	Provider string
 	Model    string
@@ -42,18 +42,16 @@ func ParseSpec(s string) (Spec, error) {
 		return Spec{}, fmt.Errorf("runner spec %q: unknown provider %q (want ollama, openai or openai-compatible)", s, provider)
 	}
 	sp := Spec{Provider: provider, Model: rest}
-	if i := strings.LastIndex(rest, "@"); i >= 0 {
+	if i := urlStart(rest); i >= 0 {
 		u := rest[i+1:]
-		if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
-			parsed, err := url.Parse(u)
-			if err != nil || parsed.Host == "" {
-				return Spec{}, fmt.Errorf("runner spec %q: bad URL %q", s, u)
-			}
-			if parsed.User != nil {
-				return Spec{}, fmt.Errorf("runner spec %q: the URL must not carry credentials (they would be written to results); use the API key environment variable", s)
-			}
-			sp.Model, sp.BaseURL = rest[:i], strings.TrimRight(u, "/")
+		parsed, err := url.Parse(u)
+		if err != nil || parsed.Host == "" {
+			return Spec{}, fmt.Errorf("runner spec %q: bad URL %q", s, u)
 		}
+		if parsed.User != nil {
+			return Spec{}, fmt.Errorf("runner spec %q: the URL must not carry credentials (they would be written to results); use the API key environment variable", s)
+		}
+		sp.Model, sp.BaseURL = rest[:i], strings.TrimRight(u, "/")
 	}
 	if sp.Model == "" {
 		return Spec{}, fmt.Errorf("runner spec %q: empty model name", s)
@@ -62,6 +60,15 @@ func ParseSpec(s string) (Spec, error) {
 		return Spec{}, fmt.Errorf("runner spec %q: openai-compatible needs a base URL: openai-compatible:NAME@http://host:port/v1", s)
 	}
 	return sp, nil
+}
+
+// urlStart returns the index of the "@" that starts the URL in rest, or -1.
+func urlStart(rest string) int {
+	i := strings.Index(rest, "@http://")
+	if j := strings.Index(rest, "@https://"); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
+	return i
 }
 
 // String returns the canonical spec string.
