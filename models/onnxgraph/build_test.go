@@ -149,3 +149,46 @@ func TestBuiltEncoderMatchesHiddenStates(t *testing.T) {
 		})
 	}
 }
+
+// TestExternalDataLoads writes the encoder's weights as ONNX external data
+// (what models over 2 GB need) and checks ONNX Runtime gives the same
+// output as with inline weights.
+func TestExternalDataLoads(t *testing.T) {
+	loadORT(t)
+	cfg, err := onnxgraph.ReadConfig(filepath.Join(fixtureDir("tiny-mbert"), "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := safetensors.OpenDir(fixtureDir("tiny-mbert"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	dir := t.TempDir()
+	var paths []string
+	for i, threshold := range []int64{0, -1} {
+		m, err := onnxgraph.Build(cfg, ck, onnxgraph.Options{Layer: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("m%d.onnx", i))
+		if err := onnxpb.WriteFile(p, m, onnxpb.WriteOptions{ExternalDataThreshold: threshold}); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	st, _ := os.Stat(paths[1])
+	if st.Size() > 100_000 {
+		t.Errorf("external-data model.onnx is %d bytes: weights not moved out", st.Size())
+	}
+	ids := []int64{2, 102, 210, 3}
+	a := runEncoder(t, paths[0], true, ids, ort.GraphOptimizationLevelEnableAll)
+	b := runEncoder(t, paths[1], true, ids, ort.GraphOptimizationLevelEnableAll)
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				t.Fatalf("outputs differ at [%d][%d]: %v vs %v", i, j, a[i][j], b[i][j])
+			}
+		}
+	}
+}

@@ -137,7 +137,11 @@ func WriteFile(path string, m *Model, opts WriteOptions) (err error) {
 	return nil
 }
 
-// writeExternalData writes every initializer's data to path, each at a
+// minExternalBytes is the smallest tensor moved to external data (as the
+// onnx package's size_threshold default).
+const minExternalBytes = 1024
+
+// writeExternalData writes every large initializer's data to path, each at a
 // 4096-byte aligned offset (so ONNX Runtime can memory-map it), and records
 // where in the tensors.
 func writeExternalData(path string, ts []*Tensor) (err error) {
@@ -154,6 +158,10 @@ func writeExternalData(path string, ts []*Tensor) (err error) {
 	var off int64
 	var pad [4096]byte
 	for _, t := range ts {
+		t.external = nil
+		if t.ByteSize() < minExternalBytes {
+			continue // small constants (shapes, scalars) stay inline: shape inference reads them
+		}
 		if rem := off % 4096; rem != 0 {
 			n := 4096 - rem
 			if _, err := bw.Write(pad[:n]); err != nil {
