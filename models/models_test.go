@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/models/onnxpb"
 	"github.com/bertbench/bertbench/models/safetensors"
 )
 
@@ -232,5 +233,58 @@ func TestImportSharded(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(outB, "model.onnx"))
 	if string(a) != string(b) {
 		t.Errorf("sharded build differs from single-file build (%d vs %d bytes)", len(a), len(b))
+	}
+}
+
+func TestValidateONNXReportsEveryMismatch(t *testing.T) {
+	dyn := []onnxpb.Dim{{Param: "batch"}, {Param: "sequence"}}
+	tests := []struct {
+		name    string
+		inputs  []onnxpb.ValueInfo
+		outputs []onnxpb.ValueInfo
+		want    []string
+	}{
+		{
+			name:    "fits",
+			inputs:  []onnxpb.ValueInfo{{Name: "input_ids", ElemType: onnxpb.Int64, Shape: dyn}, {Name: "attention_mask", ElemType: onnxpb.Int64, Shape: dyn}},
+			outputs: []onnxpb.ValueInfo{{Name: "last_hidden_state", ElemType: onnxpb.Float, Shape: append(dyn, onnxpb.Dim{Value: 768})}},
+		},
+		{
+			name:    "wrong types and extra input",
+			inputs:  []onnxpb.ValueInfo{{Name: "input_ids", ElemType: onnxpb.Int32, Shape: dyn}, {Name: "position_ids", ElemType: onnxpb.Int64, Shape: dyn}},
+			outputs: []onnxpb.ValueInfo{{Name: "pooler_output", ElemType: onnxpb.Float}, {Name: "logits", ElemType: onnxpb.Float}},
+			want: []string{`input "input_ids" is int32, want int64`, `unexpected input "position_ids"`,
+				`missing input "attention_mask"`, `no output "last_hidden_state" among 2 outputs ("pooler_output", "logits")`},
+		},
+		{
+			name:    "pooled output",
+			inputs:  []onnxpb.ValueInfo{{Name: "input_ids", ElemType: onnxpb.Int64, Shape: dyn}, {Name: "attention_mask", ElemType: onnxpb.Int64, Shape: dyn}},
+			outputs: []onnxpb.ValueInfo{{Name: "sentence_embedding", ElemType: onnxpb.Float, Shape: []onnxpb.Dim{{Param: "batch"}, {Value: 768}}}},
+			want:    []string{`output "sentence_embedding" has shape [batch, 768], want [batch, sequence, hidden]`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			m := &onnxpb.Model{IRVersion: 7, Graph: onnxpb.Graph{Inputs: tc.inputs, Outputs: tc.outputs}}
+			if err := onnxpb.WriteFile(filepath.Join(dir, "model.onnx"), m, onnxpb.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			sig, err := models.ValidateONNX(dir)
+			if len(tc.want) == 0 {
+				if err != nil || sig.HiddenSize != 768 {
+					t.Errorf("sig %+v, err %v", sig, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,71 @@
+package hub_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/bertbench/bertbench/models/hub"
+)
+
+// TestDownloadServerIgnoresRange: a server that answers a Range request with
+// the whole file (200) makes the client start the .part over, not append.
+func TestDownloadServerIgnoresRange(t *testing.T) {
+	content := bytes.Repeat([]byte("0123456789"), 1000)
+	sum := sha256.Sum256(content)
+	gets := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Linked-Etag", hex.EncodeToString(sum[:]))
+		w.Header().Set("X-Linked-Size", strconv.Itoa(len(content)))
+		if r.Method == http.MethodGet {
+			gets++
+			w.Write(content) // ignores Range
+		}
+	}))
+	defer srv.Close()
+	dest := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := os.WriteFile(dest+".part", content[:4000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &hub.Client{Endpoint: srv.URL, HTTP: srv.Client()}
+	info, err := c.Download(context.Background(), "o/r", "main", "model.safetensors", dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(dest)
+	if !bytes.Equal(got, content) || info.Size != int64(len(content)) || gets != 1 {
+		t.Errorf("got %d bytes after %d GETs", len(got), gets)
+	}
+	if _, err := os.Stat(dest + ".part"); !os.IsNotExist(err) {
+		t.Error(".part left behind")
+	}
+}
+
+// TestDownloadPersistentCorruption: a file that never matches its hash
+// fails after one refetch, with a message naming both hashes.
+func TestDownloadPersistentCorruption(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Linked-Etag", `"`+hex.EncodeToString(make([]byte, 32))+`"`)
+		w.Header().Set("X-Linked-Size", "5")
+		if r.Method == http.MethodGet {
+			w.Write([]byte("hello"))
+		}
+	}))
+	defer srv.Close()
+	var log bytes.Buffer
+	c := &hub.Client{Endpoint: srv.URL, HTTP: srv.Client(), Progress: &log}
+	_, err := c.Download(context.Background(), "o/r", "main", "w.safetensors", filepath.Join(t.TempDir(), "w.safetensors"))
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("does not match the Hub's 0000")) {
+		t.Errorf("err = %v", err)
+	}
+	if !bytes.Contains(log.Bytes(), []byte("downloading it again")) {
+		t.Errorf("log: %s", log.String())
+	}
+}
