@@ -46,6 +46,7 @@ type Server struct {
 	script []Fault
 	calls  int
 	bodies []string
+	auths  []string
 	hang   chan struct{}
 }
 
@@ -93,6 +94,13 @@ func (s *Server) Bodies() []string {
 	return append([]string(nil), s.bodies...)
 }
 
+// Auths returns the Authorization headers of the model calls received.
+func (s *Server) Auths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.auths...)
+}
+
 type dialect func(w http.ResponseWriter, r *http.Request, f Fault)
 
 func (s *Server) model(d dialect) http.HandlerFunc {
@@ -105,6 +113,7 @@ func (s *Server) model(d dialect) http.HandlerFunc {
 		}
 		s.calls++
 		s.bodies = append(s.bodies, string(body))
+		s.auths = append(s.auths, r.Header.Get("Authorization"))
 		s.mu.Unlock()
 		ollamaStyle := strings.HasPrefix(r.URL.Path, "/api/")
 		httpError := func(w http.ResponseWriter, status int, msg string) { writeError(w, status, msg, ollamaStyle) }

@@ -1,0 +1,164 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bertbench/bertbench/runners"
+	"github.com/bertbench/bertbench/runners/cache"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestKeyCoversEverythingThatChangesTheOutput(t *testing.T) {
+	base := runners.Request{Prompt: "p", System: "s", Mode: runners.ModeChat,
+		Params: runners.Params{Temperature: ptr(0.0), Seed: ptr(1), MaxTokens: ptr(8)}}
+	key := func(spec, digest string, r runners.Request) string {
+		k, err := cache.Key(spec, digest, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	k0 := key("ollama:m", "d1", base)
+	variants := map[string]func() (string, string, runners.Request){
+		"spec":        func() (string, string, runners.Request) { return "ollama:n", "d1", base },
+		"digest":      func() (string, string, runners.Request) { return "ollama:m", "d2", base },
+		"prompt":      func() (string, string, runners.Request) { r := base; r.Prompt = "q"; return "ollama:m", "d1", r },
+		"system":      func() (string, string, runners.Request) { r := base; r.System = ""; return "ollama:m", "d1", r },
+		"mode":        func() (string, string, runners.Request) { r := base; r.Mode = runners.ModeGenerate; return "ollama:m", "d1", r },
+		"temperature": func() (string, string, runners.Request) { r := base; r.Params.Temperature = ptr(0.5); return "ollama:m", "d1", r },
+		"unset temp":  func() (string, string, runners.Request) { r := base; r.Params.Temperature = nil; return "ollama:m", "d1", r },
+		"seed":        func() (string, string, runners.Request) { r := base; r.Params.Seed = ptr(2); return "ollama:m", "d1", r },
+		"max tokens":  func() (string, string, runners.Request) { r := base; r.Params.MaxTokens = ptr(9); return "ollama:m", "d1", r },
+		"stop":        func() (string, string, runners.Request) { r := base; r.Params.Stop = []string{"\n"}; return "ollama:m", "d1", r },
+		"top p":       func() (string, string, runners.Request) { r := base; r.Params.TopP = ptr(0.9); return "ollama:m", "d1", r },
+		"num ctx":     func() (string, string, runners.Request) { r := base; r.Params.NumCtx = ptr(512); return "ollama:m", "d1", r },
+	}
+	for name, v := range variants {
+		if key(v()) == k0 {
+			t.Errorf("changing the %s does not change the key", name)
+		}
+	}
+	// Keep-alive does not change the output, and chat is the default mode.
+	same := base
+	same.Params.KeepAlive = ptr(time.Hour)
+	same.Mode = ""
+	if key("ollama:m", "d1", same) != k0 {
+		t.Error("keep-alive or the implicit chat mode changed the key")
+	}
+}
+
+// countingRunner answers every prompt, failing those listed in fail.
+type countingRunner struct {
+	calls atomic.Int64
+	fail  map[string]bool
+	delay time.Duration
+}
+
+func (c *countingRunner) Spec() string { return "test:echo" }
+func (c *countingRunner) Run(ctx context.Context, req runners.Request) (runners.Result, error) {
+	c.calls.Add(1)
+	time.Sleep(c.delay)
+	if c.fail[req.Prompt] {
+		return runners.Failed(c.Spec(), 1, errors.New("boom"))
+	}
+	return runners.Result{Runner: c.Spec(), Output: "echo " + req.Prompt, Attempts: 1}, nil
+}
+
+func TestWrapServesHitsAndNeverStoresFailures(t *testing.T) {
+	store, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := &countingRunner{fail: map[string]bool{"bad": true}}
+	r := cache.Wrap(inner, store)
+	ctx := context.Background()
+	for round := 0; round < 2; round++ {
+		res, err := r.Run(ctx, runners.Request{Prompt: "good"})
+		if err != nil || res.Output != "echo good" || res.Cached != (round == 1) {
+			t.Fatalf("round %d: %+v, %v", round, res, err)
+		}
+		if round == 1 && res.Attempts != 0 {
+			t.Errorf("a cache hit reports %d attempts", res.Attempts)
+		}
+		if _, err := r.Run(ctx, runners.Request{Prompt: "bad"}); err == nil {
+			t.Fatal("failure not reported")
+		}
+	}
+	// good: 1 call then a hit; bad: called both times.
+	if got := inner.calls.Load(); got != 3 {
+		t.Errorf("%d calls, want 3", got)
+	}
+	if err := store.Put("00ff", runners.Result{Error: "x"}); err == nil {
+		t.Error("Put stored a failed result")
+	}
+}
+
+func TestConcurrentIdenticalRequestsShareOneCall(t *testing.T) {
+	store, _ := cache.Open(t.TempDir())
+	inner := &countingRunner{delay: 50 * time.Millisecond}
+	r := cache.Wrap(inner, store)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if res, err := r.Run(context.Background(), runners.Request{Prompt: "same"}); err != nil || res.Output != "echo same" {
+				t.Errorf("%+v, %v", res, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := inner.calls.Load(); got != 1 {
+		t.Errorf("%d calls for 8 identical concurrent requests, want 1", got)
+	}
+}
+
+func TestCorruptEntryIsAMissAndClearCounts(t *testing.T) {
+	dir := t.TempDir()
+	store, _ := cache.Open(dir)
+	inner := &countingRunner{}
+	r := cache.Wrap(inner, store)
+	r.Run(context.Background(), runners.Request{Prompt: "a"})
+	r.Run(context.Background(), runners.Request{Prompt: "b"})
+	key, _ := cache.Key("test:echo", "", runners.Request{Prompt: "a"})
+	if err := os.WriteFile(filepath.Join(dir, key[:2], key+".json"), []byte("{truncated"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := r.Run(context.Background(), runners.Request{Prompt: "a"}); err != nil || res.Cached {
+		t.Fatalf("corrupt entry: %+v, %v", res, err)
+	}
+	if inner.calls.Load() != 3 {
+		t.Errorf("%d calls, want 3", inner.calls.Load())
+	}
+	os.WriteFile(filepath.Join(dir, "README"), []byte("not ours"), 0o644)
+	n, err := store.Clear()
+	if err != nil || n != 2 {
+		t.Fatalf("Clear = %d, %v; want 2", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "README")); err != nil {
+		t.Error("Clear removed a file the cache did not write")
+	}
+	if res, _ := r.Run(context.Background(), runners.Request{Prompt: "b"}); res.Cached {
+		t.Error("hit after Clear")
+	}
+}
+
+func TestDefaultDir(t *testing.T) {
+	t.Setenv(cache.EnvDir, "")
+	t.Setenv("XDG_CACHE_HOME", "/x/cache")
+	if d, err := cache.DefaultDir(); err != nil || d != "/x/cache/bertbench/responses" {
+		t.Errorf("DefaultDir = %q, %v", d, err)
+	}
+	t.Setenv(cache.EnvDir, "/y")
+	if d, _ := cache.DefaultDir(); d != "/y" {
+		t.Errorf("with $%s: %q", cache.EnvDir, d)
+	}
+}

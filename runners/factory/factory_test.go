@@ -1,0 +1,80 @@
+package factory_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/bertbench/bertbench/runners"
+	"github.com/bertbench/bertbench/runners/cache"
+	"github.com/bertbench/bertbench/runners/factory"
+	"github.com/bertbench/bertbench/runners/faultserver"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// TestKeysGoOnlyWhereTheyBelong: the OpenAI key is sent to "openai:"
+// runners only, never to an openai-compatible server.
+func TestKeysGoOnlyWhereTheyBelong(t *testing.T) {
+	srv := faultserver.New()
+	defer srv.Close()
+	getenv := env(map[string]string{factory.EnvOpenAIKey: "sk-openai", factory.EnvOpenAICompatibleKey: "local-key"})
+	for _, tc := range []struct {
+		spec, wantAuth string
+	}{
+		{"openai:m@" + srv.URL + "/v1", "Bearer sk-openai"},
+		{"openai-compatible:m@" + srv.URL + "/v1", "Bearer local-key"},
+	} {
+		r, err := factory.New(tc.spec, factory.Options{Getenv: getenv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Run(context.Background(), runners.Request{Prompt: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		auths := srv.Auths()
+		if got := auths[len(auths)-1]; got != tc.wantAuth {
+			t.Errorf("%s sent Authorization %q, want %q", tc.spec, got, tc.wantAuth)
+		}
+	}
+	r, _ := factory.New("openai-compatible:m@"+srv.URL+"/v1", factory.Options{Getenv: env(map[string]string{factory.EnvOpenAIKey: "sk-openai"})})
+	r.Run(context.Background(), runners.Request{Prompt: "x"})
+	if got := srv.Auths()[2]; got != "" {
+		t.Errorf("openai-compatible without its own key sent %q", got)
+	}
+}
+
+func TestStackRetriesAndCaches(t *testing.T) {
+	srv := faultserver.New(faultserver.ServerError)
+	defer srv.Close()
+	store, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := factory.Options{Cache: store, Getenv: env(nil)}
+	opts.Retry.BaseDelay = 1
+	r, err := factory.New("openai-compatible:m@"+srv.URL+"/v1", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(context.Background(), runners.Request{Prompt: "x"})
+	if err != nil || res.Attempts != 2 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	res, err = r.Run(context.Background(), runners.Request{Prompt: "x"})
+	if err != nil || !res.Cached || srv.Calls() != 2 {
+		t.Fatalf("second run: %+v, %v, %d server calls", res, err, srv.Calls())
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for spec, want := range map[string]string{
+		"openai:gpt-4o":    "OPENAI_API_KEY is not set",
+		"nope:x":           "unknown provider",
+		"ollama:m@http://": "bad URL",
+	} {
+		if _, err := factory.New(spec, factory.Options{Getenv: env(nil)}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", spec, err, want)
+		}
+	}
+}
