@@ -70,6 +70,11 @@ func NewEncoder(path string, opts EncoderOptions) (enc *Encoder, err error) {
 	if err := so.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("encoder: setting inter-op threads: %w", err)
 	}
+	// Idle ONNX Runtime threads sleep instead of spinning: the scorer's own
+	// goroutines (tokenizing the next chunk, matching) share the cores.
+	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+		return nil, fmt.Errorf("encoder: session options: %w", err)
+	}
 	name := opts.ProviderName
 	if opts.Provider != nil {
 		if err := opts.Provider(so); err != nil {

@@ -241,3 +241,5 @@ func TestIDFTableMatchesReference(t *testing.T) {
 		})
 	}
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,11 @@ hash with the system means. --format json prints
 {"hash": ..., "pairs": [{"P": p, "R": r, "F": f}, ...], "mean": {...}}.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "cands", Aliases: []string{"c"}, Usage: "candidate `FILE`, one sentence per line (- = stdin)", Required: true, TakesFile: true},
-			&cli.GenericFlag{Name: "refs", Aliases: []string{"r"}, Usage: "reference `FILE`, line-aligned with the candidates; repeat for several references", Required: true, Value: refs, TakesFile: true},
+			// -r and --refs are two flags sharing one list (not aliases: the
+			// CLI library would copy an alias's value into the other name,
+			// duplicating the files), so -r a --refs b keeps both in order.
+			&cli.GenericFlag{Name: "refs", Usage: "reference `FILE` (also -r FILE), line-aligned with the candidates; repeat for several references", Value: refs, TakesFile: true},
+			&cli.GenericFlag{Name: "r", Usage: "reference `FILE`", Value: refs, TakesFile: true, Hidden: true},
 			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder `DIR` (model.onnx, tokenizer.json, optional bertbench.json)", Required: true, TakesFile: true},
 			&cli.BoolFlag{Name: "idf", Usage: "weigh tokens by idf over the references"},
 			&cli.StringFlag{Name: "idf-file", Usage: "weigh tokens by the idf table in `FILE` (JSON {\"num_docs\": N, \"default\": d, \"idf\": {\"<id>\": v}}); implies --idf", TakesFile: true},
@@ -74,6 +79,9 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	ctx := cCtx.Context
 	if cCtx.NArg() > 0 {
 		return usagef("score: unexpected argument %q (inputs go in -c and -r)", cCtx.Args().First())
+	}
+	if len(refFiles) == 0 {
+		return usagef("score: no reference file: give one with -r FILE (repeat for several references)")
 	}
 	format := cCtx.String("format")
 	if !contains(scoreFormats, format) {
@@ -134,6 +142,9 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	if err != nil {
 		return classifyScoreErr(err)
 	}
+	if n := undefinedPairs(res); n > 0 {
+		fmt.Fprintf(cCtx.App.ErrWriter, "bertbench: warning: %d of %d pairs have an undefined P or R (every token weighs 0 under idf); they are NaN (null in JSON), as in the reference, and so are the means\n", n, len(res.Pairs))
+	}
 	return writeOutput(cCtx.String("output"), cCtx.App.Writer, func(w io.Writer) error {
 		return writeScores(w, format, res)
 	})
@@ -191,6 +202,17 @@ func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) err
 		return fmt.Errorf("score: writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// undefinedPairs counts the pairs whose P or R is NaN.
+func undefinedPairs(res *scorer.Result) int {
+	n := 0
+	for _, p := range res.Pairs {
+		if math.IsNaN(p.P) || math.IsNaN(p.R) {
+			n++
+		}
+	}
+	return n
 }
 
 func contains(list []string, s string) bool {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/bertbench/bertbench/scorer"
@@ -46,8 +47,12 @@ func writeText(w *bufio.Writer, res *scorer.Result) error {
 	return err
 }
 
-// num formats v as a JSON number (shortest form that reads back exactly).
+// num formats v as a JSON number (shortest form that reads back exactly);
+// an undefined score (NaN, see scorer.Match) is null.
 func num(v float64) (string, error) {
+	if math.IsNaN(v) {
+		return "null", nil
+	}
 	b, err := json.Marshal(v)
 	return string(b), err
 }
@@ -91,23 +96,20 @@ func writeJSON(w *bufio.Writer, res *scorer.Result) error {
 	return err
 }
 
-// jsonlRow is one line of --format jsonl.
-type jsonlRow struct {
-	Line int     `json:"line"`
-	P    float64 `json:"P"`
-	R    float64 `json:"R"`
-	F    float64 `json:"F"`
-	Hash string  `json:"hash"`
-}
-
-// writeJSONL prints one JSON object per pair: its 1-based line, P, R, F
-// and the hash.
+// writeJSONL prints one JSON object per pair:
+// {"line": n, "P": p, "R": r, "F": f, "hash": "..."} with n 1-based.
 func writeJSONL(w *bufio.Writer, res *scorer.Result) error {
-	enc := json.NewEncoder(w)
+	hash, err := json.Marshal(res.Hash)
+	if err != nil {
+		return err
+	}
 	for i, p := range res.Pairs {
-		if err := enc.Encode(jsonlRow{Line: i + 1, P: p.P, R: p.R, F: p.F, Hash: res.Hash}); err != nil {
+		s, err := prfJSON(p)
+		if err != nil {
 			return err
 		}
+		// s is {"P": .., "R": .., "F": ..}; put the line first and the hash last.
+		fmt.Fprintf(w, `{"line": %d, %s, "hash": %s}`+"\n", i+1, s[1:len(s)-1], hash)
 	}
 	return nil
 }

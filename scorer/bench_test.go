@@ -1,0 +1,85 @@
+package scorer_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/scorer"
+)
+
+// benchCorpus returns a fixture's plain case repeated to n pairs, each
+// copy made distinct so deduplication does not skip work.
+func benchCorpus(b testing.TB, name string, n int) (cands []string, refs [][]string) {
+	g := readGolden(b, name)
+	c := caseByLabel(b, g, "plain")
+	flat := c.flatRefs(b)
+	for i := 0; len(cands) < n; i++ {
+		k := i % len(c.Cands)
+		suffix := fmt.Sprintf(" %d", i/len(c.Cands))
+		cands = append(cands, c.Cands[k]+suffix)
+		refs = append(refs, []string{flat[k] + suffix})
+	}
+	return cands, refs
+}
+
+// BenchmarkScore measures end-to-end scoring throughput (tokenize,
+// encode, match) on each fixture, and on the model folder named by
+// $BERTBENCH_BENCH_MODEL when set, at a few token budgets.
+func BenchmarkScore(b *testing.B) {
+	type target struct {
+		name string
+		dir  string
+	}
+	var targets []target
+	for _, f := range fixtures {
+		targets = append(targets, target{f, fixtureDir(f)})
+	}
+	if dir := os.Getenv("BERTBENCH_BENCH_MODEL"); dir != "" {
+		targets = append(targets, target{"env", dir})
+	}
+	cands, refs := benchCorpus(b, "tiny-mbert", 512)
+	for _, tg := range targets {
+		for _, budget := range []int{1024, 8192, 32768} {
+			b.Run(fmt.Sprintf("%s/budget=%d", tg.name, budget), func(b *testing.B) {
+				requireORT(b)
+				m, err := models.ResolveDir(tg.dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s, err := scorer.New(context.Background(), scorer.Options{Model: m, BatchTokens: budget})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				tokens := 0
+				for _, txt := range append(append([]string{}, cands...), flatten(refs)...) {
+					ids, err := tokenizerOf(b, tg.dir).Encode(txt)
+					if err != nil {
+						b.Fatal(err)
+					}
+					tokens += len(ids)
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					if _, err := s.Score(context.Background(), cands, refs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				sec := b.Elapsed().Seconds()
+				b.ReportMetric(float64(len(cands)*b.N)/sec, "pairs/s")
+				b.ReportMetric(float64(tokens*b.N)/sec, "tokens/s")
+			})
+		}
+	}
+}
+
+func flatten(refs [][]string) []string {
+	var out []string
+	for _, r := range refs {
+		out = append(out, r...)
+	}
+	return out
+}

@@ -1,0 +1,291 @@
+package scorer_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/scorer"
+)
+
+func caseByLabel(t testing.TB, g *golden, label string) goldenCase {
+	t.Helper()
+	for _, c := range g.Cases {
+		if c.Label == label {
+			return c
+		}
+	}
+	t.Fatalf("no %q case", label)
+	return goldenCase{}
+}
+
+// TestResultsIndependentOfBatchingAndThreads scores the same corpus with
+// tiny to large token budgets, small chunks and 1 or 2 threads: every
+// score must agree within 1e-6.
+func TestResultsIndependentOfBatchingAndThreads(t *testing.T) {
+	for _, name := range fixtures {
+		t.Run(name, func(t *testing.T) {
+			g := readGolden(t, name)
+			plain, multi, edge := caseByLabel(t, g, "plain"), caseByLabel(t, g, "multiref"), caseByLabel(t, g, "edge")
+			cands := append(append(append([]string{}, plain.Cands...), multi.Cands...), edge.Cands...)
+			refs := append(append(plain.refLists(t), multi.refLists(t)...), edge.refLists(t)...)
+			base := map[bool][]scorer.PRF{}
+			for _, cfg := range []struct{ budget, threads, chunk int }{
+				{100000, 1, 100000}, {1, 1, 0}, {7, 2, 5}, {300, 1, 13}, {8192, 2, 1},
+			} {
+				for _, idf := range []bool{false, true} {
+					s := newFixtureScorer(t, name, g, idf, false, func(o *scorer.Options) {
+						o.BatchTokens, o.Threads, o.ChunkSentences = cfg.budget, cfg.threads, cfg.chunk
+					})
+					res, err := s.Score(context.Background(), cands, refs)
+					if err != nil {
+						t.Fatalf("%+v: %v", cfg, err)
+					}
+					s.Close()
+					if base[idf] == nil {
+						base[idf] = res.Pairs
+						continue
+					}
+					for i, b := range base[idf] {
+						p := res.Pairs[i]
+						d := max(math.Abs(b.P-p.P), math.Abs(b.R-p.R), math.Abs(b.F-p.F))
+						nanSame := math.IsNaN(b.P) == math.IsNaN(p.P) && math.IsNaN(b.R) == math.IsNaN(p.R)
+						if !nanSame || d > 1e-6 {
+							t.Errorf("idf %v, budget %d threads %d chunk %d: pair %d differs by %.2g (%+v vs %+v)", idf, cfg.budget, cfg.threads, cfg.chunk, i, d, b, p)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestIDFTableOption: the golden idf table, given as a user table, gives
+// the golden idf scores for the plain references.
+func TestIDFTableOption(t *testing.T) {
+	name := "tiny-mbert"
+	g := readGolden(t, name)
+	f, err := os.Open(filepath.Join(fixtureDir(name), "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	plainIDF, err := os.CreateTemp(t.TempDir(), "idf*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := &scorer.IDFTable{NumDocs: g.IDF.NumDocs, Default: g.IDF.Default, IDF: map[int32]float64{}}
+	data, _ := tab.MarshalJSON()
+	// Write the golden table in the file format by hand, keys as strings.
+	var sb strings.Builder
+	sb.WriteString(`{"num_docs": ` + string(mustJSON(t, g.IDF.NumDocs)) + `, "default": ` + string(mustJSON(t, g.IDF.Default)) + `, "idf": ` + string(mustJSON(t, g.IDF.IDF)) + `}`)
+	_ = data
+	if _, err := plainIDF.WriteString(sb.String()); err != nil {
+		t.Fatal(err)
+	}
+	plainIDF.Close()
+	table, err := scorer.ReadIDFFile(plainIDF.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newFixtureScorer(t, name, g, false, false, func(o *scorer.Options) { o.IDFTable = table })
+	c := caseByLabel(t, g, "idf")
+	res, err := s.Score(context.Background(), c.Cands, c.refLists(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comparePRF(t, "idf via table", res.Pairs, c.PRF, goldenTol)
+	if !strings.Contains(res.Hash, "_idf-table_") {
+		t.Errorf("hash %q does not say a table was used", res.Hash)
+	}
+}
+
+// copyModel copies a fixture into a fresh folder, without its manifest.
+func copyModel(t *testing.T, name string, files ...string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(fixtureDir(name), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// renamedGraph writes the fixture's encoder with every occurrence of the
+// name from (a graph input or output) replaced by to, which must have the
+// same length so the protobuf's length prefixes stay right.
+func renamedGraph(t *testing.T, name, dir, from, to string) {
+	t.Helper()
+	if len(from) != len(to) {
+		t.Fatalf("renamedGraph: %q and %q differ in length", from, to)
+	}
+	data, err := os.ReadFile(filepath.Join(fixtureDir(name), "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(from)) {
+		t.Fatalf("%s/model.onnx does not mention %q", name, from)
+	}
+	data = bytes.ReplaceAll(data, []byte(from), []byte(to))
+	if err := os.WriteFile(filepath.Join(dir, "model.onnx"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := jsonMarshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestNewErrors: every unusable model or option gives an input error that
+// names the file and what is wrong.
+func TestNewErrors(t *testing.T) {
+	requireORT(t)
+	name := "tiny-mbert"
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T) (string, scorer.Options)
+		wantErr []string
+	}{
+		{"corrupt model.onnx", func(t *testing.T) (string, scorer.Options) {
+			dir := copyModel(t, name, "tokenizer.json")
+			os.WriteFile(filepath.Join(dir, "model.onnx"), []byte("this is not a protobuf"), 0o644)
+			return dir, scorer.Options{}
+		}, []string{"model.onnx", "not a loadable ONNX model"}},
+		{"truncated model.onnx", func(t *testing.T) (string, scorer.Options) {
+			dir := copyModel(t, name, "tokenizer.json")
+			data, _ := os.ReadFile(filepath.Join(fixtureDir(name), "model.onnx"))
+			os.WriteFile(filepath.Join(dir, "model.onnx"), data[:len(data)/2], 0o644)
+			return dir, scorer.Options{}
+		}, []string{"model.onnx", "not a loadable ONNX model"}},
+		{"wrong input name", func(t *testing.T) (string, scorer.Options) {
+			dir := copyModel(t, name, "tokenizer.json")
+			renamedGraph(t, name, dir, "input_ids", "input_idz")
+			return dir, scorer.Options{}
+		}, []string{"model.onnx", `missing input "input_ids"`, `unexpected input "input_idz"`}},
+		{"wrong output name", func(t *testing.T) (string, scorer.Options) {
+			dir := copyModel(t, name, "tokenizer.json")
+			renamedGraph(t, name, dir, "last_hidden_state", "last_hidden_statX")
+			return dir, scorer.Options{}
+		}, []string{`no output "last_hidden_state"`, "last_hidden_statX"}},
+		{"corrupt tokenizer.json", func(t *testing.T) (string, scorer.Options) {
+			dir := copyModel(t, name, "model.onnx")
+			os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(`{"model": `), 0o644)
+			return dir, scorer.Options{}
+		}, []string{"tokenizer.json"}},
+		{"rescale with a baseline file but no layer", func(t *testing.T) (string, scorer.Options) {
+			tab, err := scorer.ReadBaselineFile(filepath.Join(fixtureDir(name), "baseline.tsv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return copyModel(t, name, "model.onnx", "tokenizer.json"), scorer.Options{Rescale: true, BaselineTable: tab}
+		}, []string{"--layer N"}},
+		{"rescale without any baseline", func(t *testing.T) (string, scorer.Options) {
+			return copyModel(t, name, "model.onnx", "tokenizer.json"), scorer.Options{Rescale: true, Layer: 3}
+		}, []string{"--baseline FILE"}},
+		{"baseline lacks the layer", func(t *testing.T) (string, scorer.Options) {
+			tab, err := scorer.ReadBaselineFile(filepath.Join(fixtureDir(name), "baseline.tsv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return copyModel(t, name, "model.onnx", "tokenizer.json"), scorer.Options{Rescale: true, BaselineTable: tab, Layer: 9}
+		}, []string{"no row for layer 9"}},
+		{"layer contradicts the manifest", func(t *testing.T) (string, scorer.Options) {
+			dir := copyModel(t, name, "model.onnx", "tokenizer.json")
+			if err := models.WriteManifest(dir, &models.Manifest{Name: "x", Layer: 3}); err != nil {
+				t.Fatal(err)
+			}
+			return dir, scorer.Options{Layer: 2}
+		}, []string{"cut at layer 3"}},
+		{"idf table for another vocabulary", func(t *testing.T) (string, scorer.Options) {
+			return copyModel(t, name, "model.onnx", "tokenizer.json"), scorer.Options{IDFTable: &scorer.IDFTable{Default: 1, IDF: map[int32]float64{1 << 30: 1}}}
+		}, []string{"outside the tokenizer's vocabulary"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, opts := tc.setup(t)
+			m, err := models.ResolveDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.Model = m
+			s, err := scorer.New(context.Background(), opts)
+			if err == nil {
+				s.Close()
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, scorer.ErrInvalidInput) {
+				t.Errorf("error is not ErrInvalidInput: %v", err)
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestScoreErrors(t *testing.T) {
+	g := readGolden(t, "tiny-roberta")
+	s := newFixtureScorer(t, "tiny-roberta", g, false, false, nil)
+	ctx := context.Background()
+	if _, err := s.Score(ctx, []string{"a", "b"}, [][]string{{"a"}}); !errors.Is(err, scorer.ErrInvalidInput) {
+		t.Errorf("count mismatch: %v", err)
+	}
+	if _, err := s.Score(ctx, []string{"a"}, [][]string{{}}); !errors.Is(err, scorer.ErrInvalidInput) {
+		t.Errorf("no reference: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Score(cctx, []string{"a"}, [][]string{{"b"}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v", err)
+	}
+	res, err := s.Score(ctx, nil, nil)
+	if err != nil || len(res.Pairs) != 0 {
+		t.Errorf("no pairs: %+v, %v", res, err)
+	}
+	s.Close()
+	if _, err := s.Score(ctx, []string{"a"}, [][]string{{"b"}}); err == nil {
+		t.Error("Score after Close: no error")
+	}
+}
+
+func TestHash(t *testing.T) {
+	g := readGolden(t, "tiny-mbert")
+	for _, tc := range []struct {
+		idf, rescale bool
+		want         []string
+	}{
+		{false, false, []string{"tiny-mbert_L3_no-idf_version=" + scorer.Version, "tokenizer=wordpiece", "provider=cpu", "fp32"}},
+		{true, true, []string{"tiny-mbert_L3_idf_version=", "-rescaled"}},
+	} {
+		s := newFixtureScorer(t, "tiny-mbert", g, tc.idf, tc.rescale, nil)
+		for _, w := range tc.want {
+			if !strings.Contains(s.Hash(), w) {
+				t.Errorf("hash %q lacks %q", s.Hash(), w)
+			}
+		}
+		if tc.rescale == strings.Contains(s.Hash(), "rescaled") == false {
+			t.Errorf("hash %q: rescale %v", s.Hash(), tc.rescale)
+		}
+	}
+}
