@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bertbench/bertbench/models"
+)
+
+func runModelsCLI(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), append([]string{"bertbench", "models"}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func modelsFixture(name string) string { return filepath.Join("..", "..", "testdata", "bertscore", name) }
+
+func TestModelsImportCLI(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "enc")
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{"flags after the folder", []string{"import", modelsFixture("tiny-mbert"), "--layer", "3", "-o", out}, exitOK, "layer 3 of 4", ""},
+		{"flags before the folder", []string{"import", "--layer=2", "--output", out + "2", modelsFixture("tiny-roberta")}, exitOK, "layer 2 of 3", ""},
+		{"missing output", []string{"import", modelsFixture("tiny-mbert"), "--layer", "3"}, exitUsage, "", "missing --output"},
+		{"two folders", []string{"import", "a", "b", "-o", out}, exitUsage, "", "want one CHECKPOINT_DIR"},
+		{"unknown flag", []string{"import", modelsFixture("tiny-mbert"), "--layers", "3", "-o", out}, exitUsage, "", "-layers"},
+		{"no layer", []string{"import", modelsFixture("tiny-mbert"), "-o", out}, exitUsage, "", "give --layer N"},
+		{"not a checkpoint", []string{"import", t.TempDir(), "--layer", "1", "-o", out}, exitUsage, "", "config.json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runModelsCLI(tc.args...)
+			if code != tc.code || !strings.Contains(stdout, tc.inStdout) || !strings.Contains(stderr, tc.inStderr) {
+				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
+			}
+		})
+	}
+	code, stdout, stderr := runModelsCLI("validate", out)
+	if code != exitOK || !strings.Contains(stdout, "ok (output last_hidden_state float, hidden 64") {
+		t.Errorf("validate: %d %s %s", code, stdout, stderr)
+	}
+	code, stdout, _ = runModelsCLI("info", out)
+	if code != exitOK || !strings.Contains(stdout, "architecture: bert, layer 3 of 4") || !strings.Contains(stdout, "model.safetensors sha256") {
+		t.Errorf("info: %d %s", code, stdout)
+	}
+	code, _, stderr = runModelsCLI("validate", modelsFixture("."))
+	if code != exitUsage || !strings.Contains(stderr, "missing model.onnx") {
+		t.Errorf("validate bad folder: %d %s", code, stderr)
+	}
+}
+
+func TestModelsSynthCLI(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "synth")
+	code, stdout, stderr := runModelsCLI("synth", "--hidden", "32", "--layers", "2", "--heads", "2", "--intermediate", "64", "--vocab", "2000", "--keep", "1", "--seed", "3", "-o", out)
+	if code != exitOK || !strings.Contains(stdout, "at layer 1 of 2") {
+		t.Fatalf("synth: %d %s %s", code, stdout, stderr)
+	}
+	for _, f := range []string{"config.json", "model.safetensors", "tokenizer.json", "model.onnx", "bertbench.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// The checkpoint it wrote imports like any other.
+	code, _, stderr = runModelsCLI("import", out, "--layer", "2", "-o", out+"-l2")
+	if code != exitOK {
+		t.Errorf("re-import: %s", stderr)
+	}
+	code, _, stderr = runModelsCLI("synth", "--arch", "roberta", "-o", out)
+	if code != exitUsage || !strings.Contains(stderr, "only bert") {
+		t.Errorf("roberta synth: %d %s", code, stderr)
+	}
+}
+
+// TestModelsPullCLI pulls from a local server in the Hub's layout via
+// HF_ENDPOINT, then lists, describes and removes the model.
+func TestModelsPullCLI(t *testing.T) {
+	files := map[string][]byte{}
+	for _, f := range []string{"config.json", "tokenizer.json", "model.safetensors"} {
+		data, err := os.ReadFile(filepath.Join(modelsFixture("tiny-mbert"), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f] = data
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		const prefix = "/google-bert/bert-base-multilingual-cased/resolve/main/"
+		data, ok := files[strings.TrimPrefix(r.URL.Path, prefix)]
+		if !strings.HasPrefix(r.URL.Path, prefix) || !ok {
+			w.Header().Set("X-Error-Code", "RepoNotFound")
+			http.Error(w, "not found", http.StatusNotFound)
+			return
+		}
+		sum := sha256.Sum256(data)
+		w.Header().Set("X-Linked-Etag", hex.EncodeToString(sum[:]))
+		w.Header().Set("X-Linked-Size", strconv.Itoa(len(data)))
+		http.ServeContent(w, r, "f", time.Time{}, bytes.NewReader(data))
+	}))
+	defer srv.Close()
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	t.Setenv("HF_TOKEN", "")
+	cache := t.TempDir()
+	t.Setenv(models.EnvCache, cache)
+
+	code, stdout, stderr := runModelsCLI("pull", "bert-base-multilingual-cased", "--layer", "3")
+	if code != exitOK || !strings.Contains(stdout, "ready in") || !strings.Contains(stderr, "downloading model.safetensors") {
+		t.Fatalf("pull: %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runModelsCLI("list")
+	if code != exitOK || !strings.Contains(stdout, "bert-base-multilingual-cased") || !strings.Contains(stdout, "3 of 4") {
+		t.Errorf("list: %s", stdout)
+	}
+	code, stdout, _ = runModelsCLI("info", "bert-base-multilingual-cased")
+	if code != exitOK || !strings.Contains(stdout, "source: google-bert/bert-base-multilingual-cased@main") || !strings.Contains(stdout, "baselines (layer 3): cs, de, en") {
+		t.Errorf("info: %s", stdout)
+	}
+	code, _, stderr = runModelsCLI("pull", "acme/unknown-model", "--layer", "1")
+	if code != exitUsage || !strings.Contains(stderr, "not found on the Hub") {
+		t.Errorf("404: %d %s", code, stderr)
+	}
+	code, stdout, _ = runModelsCLI("rm", "bert-base-multilingual-cased", "--cache-dir", cache)
+	if code != exitOK || strings.Count(stdout, "removed") != 2 {
+		t.Errorf("rm: %s", stdout)
+	}
+	code, _, stderr = runModelsCLI("rm", "bert-base-multilingual-cased")
+	if code != exitUsage || !strings.Contains(stderr, "not in the cache") {
+		t.Errorf("second rm: %d %s", code, stderr)
+	}
+	code, stdout, _ = runModelsCLI("list", "--known")
+	if code != exitOK || !strings.Contains(stdout, "roberta-large") || !strings.Contains(stdout, "17 of 24") {
+		t.Errorf("list --known: %s", stdout)
+	}
+}
