@@ -23,7 +23,9 @@ func runModelsCLI(args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-func modelsFixture(name string) string { return filepath.Join("..", "..", "testdata", "bertscore", name) }
+func modelsFixture(name string) string {
+	return filepath.Join("..", "..", "testdata", "bertscore", name)
+}
 
 func TestModelsImportCLI(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "enc")
