@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -160,5 +161,22 @@ func TestDefaultDir(t *testing.T) {
 	t.Setenv(cache.EnvDir, "/y")
 	if d, _ := cache.DefaultDir(); d != "/y" {
 		t.Errorf("with $%s: %q", cache.EnvDir, d)
+	}
+}
+
+// BenchmarkHit measures serving a stored result: key derivation, file
+// read and JSON decode.
+func BenchmarkHit(b *testing.B) {
+	store, _ := cache.Open(b.TempDir())
+	r := cache.Wrap(&countingRunner{}, store)
+	req := runners.Request{Prompt: strings.Repeat("a source sentence of moderate length. ", 4), Params: runners.Params{Temperature: ptr(0.0)}}
+	if _, err := r.Run(context.Background(), req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res, err := r.Run(context.Background(), req); err != nil || !res.Cached {
+			b.Fatal(res, err)
+		}
 	}
 }

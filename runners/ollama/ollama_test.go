@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bertbench/bertbench/runners"
+	"github.com/bertbench/bertbench/runners/gguf"
 	"github.com/bertbench/bertbench/runners/ollama"
 	"github.com/bertbench/bertbench/runners/ollamatest"
 	"github.com/bertbench/bertbench/runners/retry"
@@ -158,6 +159,36 @@ func TestAdapterChangesOutput(t *testing.T) {
 	}
 	if ftRes.ModelDigest != info.Digest {
 		t.Errorf("result digest %q, registered %q", ftRes.ModelDigest, info.Digest)
+	}
+}
+
+// TestPEFTAdapter registers a PEFT folder (safetensors), which Ollama
+// converts to a GGUF adapter.
+func TestPEFTAdapter(t *testing.T) {
+	srv, _ := shared.Tiny(t)
+	ctx := context.Background()
+	dir, err := ollamatest.TinyPEFT(t.TempDir(), gguf.LlamaConfig{Seed: 1}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := srv.Handle().RegisterAdapter(ctx, ollama.AdapterRequest{Name: "tiny-peft", Base: ollamatest.TinyModel, Adapter: dir}, nil)
+	if err != nil {
+		t.Fatalf("RegisterAdapter: %v\n%s", err, srv.LogTail(3000))
+	}
+	if len(info.Adapters) != 1 {
+		t.Errorf("adapters %v", info.Adapters)
+	}
+	req := greedy("the cat sat on the mat", runners.ModeChat, 12)
+	base, err := ollama.New(srv.Handle(), ollamatest.TinyModel, "").Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, err := ollama.New(srv.Handle(), "tiny-peft", "").Run(ctx, req)
+	if err != nil {
+		t.Fatalf("fine-tune: %v\n%s", err, srv.LogTail(3000))
+	}
+	if ft.Output == base.Output || ft.CompletionTokens != 12 {
+		t.Errorf("PEFT fine-tune output %q (%d tokens), base %q", ft.Output, ft.CompletionTokens, base.Output)
 	}
 }
 

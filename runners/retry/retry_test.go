@@ -18,19 +18,19 @@ import (
 var dialects = []struct {
 	name string
 	mode runners.Mode
-	new  func(t *testing.T, url string) runners.Runner
+	new  func(t testing.TB, url string) runners.Runner
 }{
-	{"openai", runners.ModeChat, func(t *testing.T, url string) runners.Runner {
+	{"openai", runners.ModeChat, func(t testing.TB, url string) runners.Runner {
 		return openai.New("fault-model", "", openai.Config{BaseURL: url + "/v1", APIKey: "sk-test-fault"})
 	}},
-	{"ollama-chat", runners.ModeChat, func(t *testing.T, url string) runners.Runner {
+	{"ollama-chat", runners.ModeChat, func(t testing.TB, url string) runners.Runner {
 		srv, err := ollama.NewServer(url, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return ollama.New(srv, "fault", "")
 	}},
-	{"ollama-generate", runners.ModeGenerate, func(t *testing.T, url string) runners.Runner {
+	{"ollama-generate", runners.ModeGenerate, func(t testing.TB, url string) runners.Runner {
 		srv, err := ollama.NewServer(url, nil)
 		if err != nil {
 			t.Fatal(err)
