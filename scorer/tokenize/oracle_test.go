@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // The Hugging Face oracle: scripts/hf-oracle/oracle.js running the official
@@ -183,6 +184,162 @@ func TestOracleGenerated(t *testing.T) {
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
 			compareWithOracle(t, o, fixturePath(fx.name), texts)
+		})
+	}
+}
+
+// TestOracleAllCodePoints puts every Unicode scalar value through every
+// fixture tokenizer, inside words ("a" c "b", "1" c "2") and alone, and
+// compares with Hugging Face: it pins down the character tables (control,
+// whitespace, punctuation, CJK, accents, lowercase, \p{L}, \p{N}).
+func TestOracleAllCodePoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: 1.1 million code points through the oracle")
+	}
+	o := startOracle(t)
+	var texts []string
+	var b strings.Builder
+	n := 0
+	for c := rune(0); c <= unicode.MaxRune; c++ {
+		if c >= 0xd800 && c <= 0xdfff {
+			continue
+		}
+		s := string(c)
+		b.WriteString("a" + s + "b 1" + s + "2 " + s + " ")
+		if n++; n == 40 {
+			texts = append(texts, b.String())
+			b.Reset()
+			n = 0
+		}
+	}
+	texts = append(texts, b.String())
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			compareWithOracle(t, o, fixturePath(fx.name), texts)
+		})
+	}
+}
+
+// variant writes a copy of a fixture's tokenizer.json with edit applied to
+// the decoded JSON and returns its path.
+func variant(t *testing.T, fixture string, edit func(m map[string]any)) string {
+	t.Helper()
+	data, err := os.ReadFile(fixturePath(fixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func obj(m map[string]any, key string) map[string]any { return m[key].(map[string]any) }
+
+// TestOracleVariants checks options the fixtures do not use, on edited
+// copies of them: every BertNormalizer combination, a small
+// max_input_chars_per_word, ByteLevel without the prefix space, merges in
+// the older "a b" format, and added tokens that absorb whitespace.
+func TestOracleVariants(t *testing.T) {
+	o := startOracle(t)
+	texts := generateTexts(600, 2)
+	type edit struct {
+		name    string
+		fixture string
+		kind    string
+		edit    func(m map[string]any)
+	}
+	var edits []edit
+	for _, lower := range []bool{false, true} {
+		for _, strip := range []any{nil, false, true} {
+			for _, clean := range []bool{false, true} {
+				for _, cjk := range []bool{false, true} {
+					edits = append(edits, edit{
+						name:    fmt.Sprintf("bert-lower=%v-strip=%v-clean=%v-cjk=%v", lower, strip, clean, cjk),
+						fixture: "tiny-bert-uncased",
+						edit: func(m map[string]any) {
+							n := obj(m, "normalizer")
+							n["lowercase"], n["strip_accents"], n["clean_text"], n["handle_chinese_chars"] = lower, strip, clean, cjk
+						},
+					})
+				}
+			}
+		}
+	}
+	edits = append(edits,
+		edit{name: "wordpiece-max-chars-5", fixture: "tiny-mbert", edit: func(m map[string]any) {
+			obj(m, "model")["max_input_chars_per_word"] = 5
+		}},
+		edit{name: "bpe-no-prefix-space", fixture: "tiny-roberta", kind: "bpe-bytelevel-noprefix", edit: func(m map[string]any) {
+			obj(m, "pre_tokenizer")["add_prefix_space"] = false
+		}},
+		edit{name: "bpe-string-merges", fixture: "tiny-roberta", edit: func(m map[string]any) {
+			model := obj(m, "model")
+			var merges []any
+			for _, p := range model["merges"].([]any) {
+				pair := p.([]any)
+				merges = append(merges, pair[0].(string)+" "+pair[1].(string))
+			}
+			model["merges"] = merges
+		}},
+		edit{name: "bpe-mask-lstrip", fixture: "tiny-roberta", edit: func(m map[string]any) {
+			for _, a := range m["added_tokens"].([]any) {
+				if a := a.(map[string]any); a["content"] == "<mask>" {
+					a["lstrip"] = true
+				}
+				if a := a.(map[string]any); a["content"] == "</s>" {
+					a["rstrip"] = true
+				}
+			}
+		}},
+		edit{name: "bert-mask-lstrip-rstrip", fixture: "tiny-mbert", edit: func(m map[string]any) {
+			for _, a := range m["added_tokens"].([]any) {
+				if a := a.(map[string]any); a["content"] == "[MASK]" {
+					a["lstrip"], a["rstrip"] = true, true
+				}
+			}
+		}},
+	)
+	for _, e := range edits {
+		t.Run(e.name, func(t *testing.T) {
+			p := variant(t, e.fixture, e.edit)
+			if e.kind != "" {
+				tok, err := Load(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tok.Kind() != e.kind {
+					t.Errorf("Kind() = %q, want %q", tok.Kind(), e.kind)
+				}
+			}
+			compareWithOracle(t, o, p, texts)
+		})
+	}
+}
+
+// TestOracleMini compares the small FuzzParse seed tokenizers (added
+// tokens with lstrip, tiny vocabularies full of unknown words) with
+// Hugging Face.
+func TestOracleMini(t *testing.T) {
+	o := startOracle(t)
+	texts := append(generateTexts(500, 3), "a [MASK]b", "a  <mask>", "ab<mask> ab", "[MASK][MASK]", " <mask>")
+	for name, data := range map[string]string{"wordpiece": miniWordPiece, "bpe": miniBPE} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "tokenizer.json")
+			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			compareWithOracle(t, o, p, texts)
 		})
 	}
 }

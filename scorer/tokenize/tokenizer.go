@@ -304,8 +304,9 @@ func describeJSONError(data []byte, err error) error {
 // Encode returns the ids of text the way the BERTScore reference computes
 // them: text stripped of surrounding whitespace (Python str.strip), encoded
 // with the special tokens and truncated to MaxLen ids, keeping the first
-// MaxLen−(number of specials) content ids. Invalid UTF-8 bytes are read as
-// U+FFFD. The error is non-nil only for an internal failure.
+// MaxLen−(number of specials) content ids. Each byte of text that is not
+// valid UTF-8 is read as U+FFFD. The error is non-nil only for an internal
+// failure (a bug), never for any input text.
 func (t *Tokenizer) Encode(text string) (ids []int32, err error) {
 	sc, _ := t.scratch.Get().(*scratch)
 	if sc == nil {
@@ -321,6 +322,9 @@ func (t *Tokenizer) encode(sc *scratch, text string) (ids []int32, err error) {
 			ids, err = nil, fmt.Errorf("tokenize: %s: internal error encoding %q: %v", t.path, truncateForError(text), r)
 		}
 	}()
+	if !utf8.ValidString(text) {
+		text = replaceInvalidUTF8(text)
+	}
 	text = pyStrip(text)
 	limit := t.maxLen - len(t.prefix) - len(t.suffix)
 	out := make([]int32, 0, min(limit, len(text)/3+8)+len(t.prefix)+len(t.suffix))
@@ -454,4 +458,14 @@ func pyStrip(s string) string {
 		s = s[:len(s)-size]
 	}
 	return s
+}
+
+// replaceInvalidUTF8 replaces each byte of s that is not part of a valid
+// UTF-8 sequence with U+FFFD, as ranging over a Go string decodes it.
+func replaceInvalidUTF8(s string) string {
+	b := make([]byte, 0, len(s)+8)
+	for _, r := range s {
+		b = utf8.AppendRune(b, r)
+	}
+	return string(b)
 }
