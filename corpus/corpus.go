@@ -63,6 +63,9 @@ func displayName(name string) string {
 // Read reads every sentence from r. name is used in error messages only.
 func Read(r io.Reader, name string) ([]string, error) {
 	br := bufio.NewReaderSize(r, 64*1024)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+		br.Discard(3)
+	}
 	var out []string
 	for line := 1; ; line++ {
 		b, err := br.ReadBytes('\n')
@@ -74,9 +77,6 @@ func Read(r io.Reader, name string) ([]string, error) {
 		}
 		b = bytes.TrimSuffix(b, []byte{'\n'})
 		b = bytes.TrimSuffix(b, []byte{'\r'})
-		if line == 1 {
-			b = bytes.TrimPrefix(b, []byte("\ufeff"))
-		}
 		if !utf8.Valid(b) {
 			return nil, &LineError{File: name, Line: line, Err: fmt.Errorf("%w (byte offset %d in the line); convert the file to UTF-8, e.g. with iconv", ErrInvalidUTF8, invalidOffset(b))}
 		}
