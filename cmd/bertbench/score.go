@@ -54,13 +54,13 @@ Text output: one "P<TAB>R<TAB>F" line per candidate, then the configuration
 hash with the system means. --format json prints
 {"hash": ..., "pairs": [{"P": p, "R": r, "F": f}, ...], "mean": {...}}.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "cands", Aliases: []string{"c"}, Usage: "candidate `FILE`, one sentence per line (- = stdin)", Required: true, TakesFile: true},
+			&cli.StringFlag{Name: "cands", Aliases: []string{"c"}, Usage: "candidate `FILE`, one sentence per line (- = stdin)", TakesFile: true},
 			// -r and --refs are two flags sharing one list (not aliases: the
 			// CLI library would copy an alias's value into the other name,
 			// duplicating the files), so -r a --refs b keeps both in order.
 			&cli.GenericFlag{Name: "refs", Usage: "reference `FILE` (also -r FILE), line-aligned with the candidates; repeat for several references", Value: refs, TakesFile: true},
 			&cli.GenericFlag{Name: "r", Usage: "reference `FILE`", Value: refs, TakesFile: true, Hidden: true},
-			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder `DIR` (model.onnx, tokenizer.json, optional bertbench.json)", Required: true, TakesFile: true},
+			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder `DIR` (model.onnx, tokenizer.json, optional bertbench.json)", TakesFile: true},
 			&cli.BoolFlag{Name: "idf", Usage: "weigh tokens by idf over the references"},
 			&cli.StringFlag{Name: "idf-file", Usage: "weigh tokens by the idf table in `FILE` (JSON {\"num_docs\": N, \"default\": d, \"idf\": {\"<id>\": v}}); implies --idf", TakesFile: true},
 			&cli.BoolFlag{Name: "rescale", Usage: "rescale scores with a baseline: (x-b)/(1-b)"},
@@ -71,7 +71,9 @@ hash with the system means. --format json prints
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output format: " + strings.Join(scoreFormats, ", ")},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the results to `FILE` instead of stdout", TakesFile: true},
 		},
-		Action: func(cCtx *cli.Context) error { return runScore(cCtx, resolve, refs.values) },
+		// Flag errors are usage errors (exit 2), reported without the help.
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return asUsage(fmt.Errorf("score: %w", err)) },
+		Action:       func(cCtx *cli.Context) error { return runScore(cCtx, resolve, refs.values) },
 	}
 }
 
@@ -79,6 +81,12 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	ctx := cCtx.Context
 	if cCtx.NArg() > 0 {
 		return usagef("score: unexpected argument %q (inputs go in -c and -r)", cCtx.Args().First())
+	}
+	if cCtx.String("cands") == "" {
+		return usagef("score: no candidates: give them with -c FILE (one sentence per line; - reads stdin)")
+	}
+	if cCtx.String("model") == "" {
+		return usagef("score: no model: give a model folder with --model DIR")
 	}
 	if len(refFiles) == 0 {
 		return usagef("score: no reference file: give one with -r FILE (repeat for several references)")

@@ -178,3 +178,216 @@ func TestScoreCLIGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestScoreCLIErrors checks exit codes and messages for bad input.
+func TestScoreCLIErrors(t *testing.T) {
+	requireORTLib(t)
+	dir := t.TempDir()
+	model := fixturePath("tiny-mbert")
+	cands := writeLines(t, dir, "cands.txt", []string{"今天天气不错。", "", "谢谢"})
+	refs := writeLines(t, dir, "refs.txt", []string{"今天天气很好。", "你好", "谢谢你"})
+	short := writeLines(t, dir, "short.txt", []string{"今天天气很好。"})
+	badUTF8 := filepath.Join(dir, "bad.txt")
+	os.WriteFile(badUTF8, []byte("好\n好\n\xff\xfe\n"), 0o644)
+	noONNX := filepath.Join(dir, "no-onnx")
+	os.Mkdir(noONNX, 0o755)
+	copyFile(t, fixturePath("tiny-mbert", "tokenizer.json"), filepath.Join(noONNX, "tokenizer.json"))
+	corrupt := filepath.Join(dir, "corrupt")
+	os.Mkdir(corrupt, 0o755)
+	copyFile(t, fixturePath("tiny-mbert", "tokenizer.json"), filepath.Join(corrupt, "tokenizer.json"))
+	os.WriteFile(filepath.Join(corrupt, "model.onnx"), []byte("not onnx at all"), 0o644)
+	badIDF := filepath.Join(dir, "idf.json")
+	os.WriteFile(badIDF, []byte(`{"idf": {"x": 1}}`), 0o644)
+	badBaseline := filepath.Join(dir, "baseline.tsv")
+	os.WriteFile(badBaseline, []byte("LAYER,P,R,F\n3,0.4,oops,0.4\n"), 0o644)
+	baseline := fixturePath("tiny-mbert", "baseline.tsv")
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string // substrings of stderr
+	}{
+		{"line counts differ", []string{"-c", cands, "-r", short}, exitUsage, []string{cands, short, "3 lines", "has 1"}},
+		{"invalid UTF-8", []string{"-c", badUTF8, "-r", refs}, exitUsage, []string{badUTF8 + ":3:", "not valid UTF-8"}},
+		{"missing candidate file", []string{"-c", filepath.Join(dir, "nope.txt"), "-r", refs}, exitUsage, []string{"nope.txt", "no such file"}},
+		{"missing model folder", []string{"-c", cands, "-r", refs, "--model", filepath.Join(dir, "nomodel")}, exitUsage, []string{"nomodel"}},
+		{"model folder without model.onnx", []string{"-c", cands, "-r", refs, "--model", noONNX}, exitUsage, []string{"missing model.onnx"}},
+		{"corrupt model.onnx", []string{"-c", cands, "-r", refs, "--model", corrupt}, exitUsage, []string{filepath.Join(corrupt, "model.onnx"), "not a loadable ONNX model"}},
+		{"rescale with a baseline file needs --layer", []string{"-c", cands, "-r", refs, "--rescale", "--baseline", baseline}, exitUsage, []string{"--layer N"}},
+		{"rescale without a baseline", []string{"-c", cands, "-r", refs, "--rescale"}, exitUsage, []string{"--baseline FILE"}},
+		{"baseline without rescale", []string{"-c", cands, "-r", refs, "--baseline", baseline}, exitUsage, []string{"--baseline is only used with --rescale"}},
+		{"malformed baseline", []string{"-c", cands, "-r", refs, "--rescale", "--baseline", badBaseline, "--layer", "3"}, exitUsage, []string{badBaseline + ":2:", `"oops" is not a number`}},
+		{"malformed idf file", []string{"-c", cands, "-r", refs, "--idf-file", badIDF}, exitUsage, []string{badIDF, "default"}},
+		{"unknown format", []string{"-c", cands, "-r", refs, "--format", "xml"}, exitUsage, []string{`unknown --format "xml"`}},
+		{"unknown flag", []string{"-c", cands, "-r", refs, "--nope"}, exitUsage, []string{"nope"}},
+		{"no candidates flag", []string{"-r", refs}, exitUsage, []string{"-c FILE"}},
+		{"no references", []string{"-c", cands}, exitUsage, []string{"no reference file"}},
+		{"stray argument", []string{"-c", cands, "-r", refs, "extra.txt"}, exitUsage, []string{`unexpected argument "extra.txt"`}},
+		{"negative threads", []string{"-c", cands, "-r", refs, "--threads", "-1"}, exitUsage, []string{"--threads"}},
+		{"zero batch budget", []string{"-c", cands, "-r", refs, "--batch-tokens", "0"}, exitUsage, []string{"--batch-tokens"}},
+		{"stdin twice", []string{"-c", "-", "-r", "-"}, exitUsage, []string{"standard input"}},
+		{"output folder missing", []string{"-c", cands, "-r", refs, "-o", filepath.Join(dir, "no", "out.json")}, exitUsage, []string{"out.json"}},
+		{"wrong ONNX Runtime library", []string{"-c", cands, "-r", refs}, exitFailure, []string{"ONNX Runtime"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"score"}
+			if tc.name == "wrong ONNX Runtime library" {
+				args = []string{"--ort-lib", filepath.Join(dir, "libonnxruntime.so.1"), "score"}
+			}
+			if !contains(tc.args, "--model") {
+				args = append(args, "--model", model)
+			}
+			code, stdout, stderr := runCLI(t, "", append(args, tc.args...)...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tc.code, stderr)
+			}
+			if stdout != "" && code != exitOK {
+				t.Errorf("stdout not empty on failure: %q", stdout)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q lacks %q", stderr, w)
+				}
+			}
+			if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
+				t.Errorf("stderr shows a panic: %s", stderr)
+			}
+		})
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScoreCLIFormats checks each output format's shape, stdin, -o and
+// that empty lines are scored (0) rather than skipped.
+func TestScoreCLIFormats(t *testing.T) {
+	requireORTLib(t)
+	dir := t.TempDir()
+	model := fixturePath("tiny-mbert")
+	candLines := []string{"今天天气不错。", "", "谢谢", "   "}
+	cands := writeLines(t, dir, "cands.txt", candLines)
+	refs := writeLines(t, dir, "refs.txt", []string{"今天天气很好。", "你好", "谢谢你", "好"})
+	refs2 := writeLines(t, dir, "refs2.txt", []string{"天气不错。", "你好", "谢谢", "好"})
+	base := []string{"score", "--model", model, "-c", cands, "-r", refs}
+
+	code, stdout, stderr := runCLI(t, "", append(base, "--format", "json")...)
+	if code != exitOK {
+		t.Fatalf("json: exit %d: %s", code, stderr)
+	}
+	var js scoreJSON
+	if err := json.Unmarshal([]byte(stdout), &js); err != nil {
+		t.Fatal(err)
+	}
+	if len(js.Pairs) != len(candLines) {
+		t.Fatalf("%d pairs for %d lines", len(js.Pairs), len(candLines))
+	}
+	for _, i := range []int{1, 3} {
+		if p := js.Pairs[i]; *p.P != 0 || *p.R != 0 || *p.F != 0 {
+			t.Errorf("empty candidate %d scored %v %v %v, want 0", i, *p.P, *p.R, *p.F)
+		}
+	}
+	if !strings.HasPrefix(stdout, `{"hash": "tiny-mbert_Lunknown_no-idf_version=`) || !strings.Contains(stdout, `], "mean": {"P": `) {
+		t.Errorf("json layout: %s", stdout)
+	}
+	var raw map[string]json.RawMessage
+	json.Unmarshal([]byte(stdout), &raw)
+	if len(raw) != 3 {
+		t.Errorf("json has keys %v, want exactly hash, pairs, mean", raw)
+	}
+
+	code, text, stderr := runCLI(t, "", base...)
+	if code != exitOK {
+		t.Fatalf("text: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if len(lines) != len(candLines)+1 {
+		t.Fatalf("text has %d lines, want %d:\n%s", len(lines), len(candLines)+1, text)
+	}
+	if want := fmt.Sprintf("%.6f\t%.6f\t%.6f", *js.Pairs[0].P, *js.Pairs[0].R, *js.Pairs[0].F); lines[0] != want {
+		t.Errorf("text line 1 %q, want %q", lines[0], want)
+	}
+	if want := fmt.Sprintf("%s P: %.6f R: %.6f F1: %.6f", js.Hash, *js.Mean.P, *js.Mean.R, *js.Mean.F); lines[len(lines)-1] != want {
+		t.Errorf("text summary %q, want %q", lines[len(lines)-1], want)
+	}
+
+	code, jsonl, _ := runCLI(t, "", append(base, "--format", "jsonl")...)
+	jl := strings.Split(strings.TrimSuffix(jsonl, "\n"), "\n")
+	if code != exitOK || len(jl) != len(candLines) {
+		t.Fatalf("jsonl: exit %d, %d lines", code, len(jl))
+	}
+	var row struct {
+		Line    int
+		P, R, F float64
+		Hash    string
+	}
+	if err := json.Unmarshal([]byte(jl[2]), &row); err != nil || row.Line != 3 || row.F != *js.Pairs[2].F || row.Hash != js.Hash {
+		t.Errorf("jsonl line 3 %q: %+v %v", jl[2], row, err)
+	}
+
+	code, csvOut, _ := runCLI(t, "", append(base, "--format", "csv")...)
+	cl := strings.Split(strings.TrimSuffix(csvOut, "\n"), "\n")
+	if code != exitOK || len(cl) != len(candLines)+1 || cl[0] != "line,P,R,F,hash" || !strings.HasPrefix(cl[2], "2,0,0,0,") {
+		t.Errorf("csv: exit %d:\n%s", code, csvOut)
+	}
+
+	// Candidates from stdin, output to a file: same numbers.
+	out := filepath.Join(dir, "out.json")
+	candText, _ := os.ReadFile(cands)
+	code, stdout, stderr = runCLI(t, string(candText), "score", "--model", model, "-c", "-", "-r", refs, "--format", "json", "-o", out)
+	if code != exitOK || stdout != "" {
+		t.Fatalf("stdin + -o: exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+	if data, err := os.ReadFile(out); err != nil || string(data) != mustRun(t, append(base, "--format", "json")...) {
+		t.Errorf("-o file (%v) differs from the stdout output:\n%s", err, data)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".out.json.*")); len(tmps) != 0 {
+		t.Errorf("temporary files left behind: %v", tmps)
+	}
+
+	// Two reference files: the best of both per component.
+	code, stdout, _ = runCLI(t, "", append(base, "-r", refs2, "--format", "json")...)
+	var two scoreJSON
+	if code != exitOK || json.Unmarshal([]byte(stdout), &two) != nil {
+		t.Fatalf("two refs: exit %d", code)
+	}
+	if *two.Pairs[2].F < *js.Pairs[2].F || *two.Pairs[2].F < 0.9999 {
+		t.Errorf("with an identical second reference, pair 3 F = %v, want about 1", *two.Pairs[2].F)
+	}
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, "", args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	return stdout
+}
+
+// TestScoreCLIUndefined: a pair whose tokens all weigh 0 under idf has an
+// undefined P and R, written as null with a warning, as the reference
+// gives NaN.
+func TestScoreCLIUndefined(t *testing.T) {
+	requireORTLib(t)
+	dir := t.TempDir()
+	cands := writeLines(t, dir, "c.txt", []string{"苹果"})
+	refs := writeLines(t, dir, "r.txt", []string{"苹果"})
+	code, stdout, stderr := runCLI(t, "", "score", "--model", fixturePath("tiny-bert-uncased"), "-c", cands, "-r", refs, "--idf", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, `{"P": null, "R": null, "F": 0}`) || !strings.Contains(stderr, "undefined P or R") {
+		t.Errorf("stdout %s\nstderr %s", stdout, stderr)
+	}
+}
