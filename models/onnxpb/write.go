@@ -131,6 +131,9 @@ func WriteFile(path string, m *Model, opts WriteOptions) (err error) {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing ONNX model %s: %w", path, err)
 	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing ONNX model: %w", err)
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing ONNX model: %w", err)
 	}
