@@ -42,7 +42,7 @@ const Version = "bertbench-scorer/1"
 // Defaults for Options fields left zero.
 const (
 	DefaultBatchTokens    = 8192
-	DefaultChunkSentences = 4096
+	DefaultChunkTokens    = 32768
 )
 
 // Tokenizer is what the scorer needs from a tokenizer. The tokenizer in
@@ -96,9 +96,10 @@ type Options struct {
 	// Threads is ONNX Runtime's intra-op thread count and the number of
 	// matching workers; 0 means every core.
 	Threads int
-	// ChunkSentences is about how many sentences are embedded and held in
-	// memory at a time. Default DefaultChunkSentences.
-	ChunkSentences int
+	// ChunkTokens is about how many tokens' embeddings are held in memory
+	// at a time (memory ≈ ChunkTokens × hidden × 4 bytes, plus one batch).
+	// Default DefaultChunkTokens.
+	ChunkTokens int
 
 	// Provider and ProviderName add an execution provider (see
 	// EncoderOptions); nil runs on the CPU.
@@ -139,14 +140,14 @@ func New(ctx context.Context, opts Options) (*Scorer, error) {
 	if opts.Model == nil {
 		return nil, asInput(errors.New("scorer: no model given"))
 	}
-	if opts.BatchTokens < 0 || opts.Threads < 0 || opts.ChunkSentences < 0 {
+	if opts.BatchTokens < 0 || opts.Threads < 0 || opts.ChunkTokens < 0 {
 		return nil, asInput(errors.New("scorer: batch tokens, threads and chunk size must not be negative"))
 	}
 	if opts.BatchTokens == 0 {
 		opts.BatchTokens = DefaultBatchTokens
 	}
-	if opts.ChunkSentences == 0 {
-		opts.ChunkSentences = DefaultChunkSentences
+	if opts.ChunkTokens == 0 {
+		opts.ChunkTokens = DefaultChunkTokens
 	}
 	if opts.Threads == 0 {
 		opts.Threads = runtime.NumCPU()
@@ -392,12 +393,7 @@ func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weigh
 	g.Go(func() error {
 		defer close(chunks)
 		for lo := 0; lo < len(cands); {
-			hi, n := lo, 0
-			for hi < len(cands) && (hi == lo || n+1+len(refs[hi]) <= s.opts.ChunkSentences) {
-				n += 1 + len(refs[hi])
-				hi++
-			}
-			c, err := s.plan(cands, refs, lo, hi, weight)
+			c, err := s.plan(cands, refs, lo, weight)
 			if err != nil {
 				return err
 			}
@@ -406,7 +402,7 @@ func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weigh
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			lo = hi
+			lo = c.hi
 		}
 		return nil
 	})
@@ -431,12 +427,14 @@ func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weigh
 	return g.Wait()
 }
 
-// plan tokenizes the distinct sentences of pairs [lo, hi), weighs their
-// tokens and cuts them into batches.
-func (s *Scorer) plan(cands []string, refs [][]string, lo, hi int, weight func(int32) float64) (*chunk, error) {
-	c := &chunk{lo: lo, hi: hi, cand: make([]int, hi-lo), refs: make([][]int, hi-lo)}
+// plan takes pairs from lo on until their distinct sentences hold about
+// s.opts.ChunkTokens tokens, tokenizes them, weighs their tokens and cuts
+// them into batches.
+func (s *Scorer) plan(cands []string, refs [][]string, lo int, weight func(int32) float64) (*chunk, error) {
+	c := &chunk{lo: lo}
 	index := map[string]int{}
 	var texts []string
+	var ids [][]int32
 	intern := func(t string) int {
 		if k, ok := index[t]; ok {
 			return k
@@ -445,20 +443,36 @@ func (s *Scorer) plan(cands []string, refs [][]string, lo, hi int, weight func(i
 		texts = append(texts, t)
 		return len(texts) - 1
 	}
-	for i := lo; i < hi; i++ {
-		c.cand[i-lo] = intern(cands[i])
-		c.refs[i-lo] = make([]int, len(refs[i]))
-		for k, r := range refs[i] {
-			c.refs[i-lo][k] = intern(r)
+	// Pairs are taken a group at a time, each group's new sentences
+	// tokenized in one call.
+	group := min(max(s.opts.ChunkTokens/128, 1), 256)
+	hi := lo
+	for hi < len(cands) && c.tokens < s.opts.ChunkTokens {
+		end := min(hi+group, len(cands))
+		first := len(texts)
+		for i := hi; i < end; i++ {
+			c.cand = append(c.cand, intern(cands[i]))
+			rs := make([]int, len(refs[i]))
+			for k, r := range refs[i] {
+				rs[k] = intern(r)
+			}
+			c.refs = append(c.refs, rs)
 		}
+		got, err := safeEncode(s.tok, texts[first:])
+		if err != nil {
+			return nil, err
+		}
+		if len(got) != len(texts)-first {
+			return nil, fmt.Errorf("tokenizer returned %d encodings for %d texts", len(got), len(texts)-first)
+		}
+		for _, x := range got {
+			c.tokens += len(x)
+		}
+		ids = append(ids, got...)
+		hi = end
 	}
-	ids, err := safeEncode(s.tok, texts)
-	if err != nil {
-		return nil, err
-	}
-	if len(ids) != len(texts) {
-		return nil, fmt.Errorf("tokenizer returned %d encodings for %d texts", len(ids), len(texts))
-	}
+	c.hi = hi
+	c.tokens = 0
 	c.sents = make([]sentence, len(texts))
 	order := make([]int, 0, len(texts))
 	for k, x := range ids {

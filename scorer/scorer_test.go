@@ -37,11 +37,11 @@ func TestResultsIndependentOfBatchingAndThreads(t *testing.T) {
 			refs := append(append(plain.refLists(t), multi.refLists(t)...), edge.refLists(t)...)
 			base := map[bool][]scorer.PRF{}
 			for _, cfg := range []struct{ budget, threads, chunk int }{
-				{100000, 1, 100000}, {1, 1, 0}, {7, 2, 5}, {300, 1, 13}, {8192, 2, 1},
+				{100000, 1, 1 << 20}, {1, 1, 0}, {7, 2, 50}, {300, 1, 130}, {8192, 2, 1},
 			} {
 				for _, idf := range []bool{false, true} {
 					s := newFixtureScorer(t, name, g, idf, false, func(o *scorer.Options) {
-						o.BatchTokens, o.Threads, o.ChunkSentences = cfg.budget, cfg.threads, cfg.chunk
+						o.BatchTokens, o.Threads, o.ChunkTokens = cfg.budget, cfg.threads, cfg.chunk
 					})
 					res, err := s.Score(context.Background(), cands, refs)
 					if err != nil {
