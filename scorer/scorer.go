@@ -41,8 +41,8 @@ const Version = "bertbench-scorer/1"
 
 // Defaults for Options fields left zero.
 const (
-	DefaultBatchTokens    = 8192
-	DefaultChunkTokens    = 32768
+	DefaultBatchTokens = 8192
+	DefaultChunkTokens = 32768
 )
 
 // Tokenizer is what the scorer needs from a tokenizer. The tokenizer in
