@@ -29,7 +29,7 @@ type Tokenizer struct {
 	padID       int32
 	vocabSize   int
 	maxLen      int
-	scratch     sync.Pool
+	scratch     *sync.Pool // of *scratch
 }
 
 // segmentEncoder tokenizes a span of text that holds no added tokens.
@@ -97,7 +97,7 @@ func parse(data []byte) (t *Tokenizer, err error) {
 		return nil, fmt.Errorf("pre_tokenizer: %w", err)
 	}
 
-	t = &Tokenizer{maxLen: DefaultMaxLen, special: map[int32]bool{}}
+	t = &Tokenizer{maxLen: DefaultMaxLen, special: map[int32]bool{}, scratch: &sync.Pool{}}
 	sum := sha256.Sum256(data)
 	t.fingerprint = hex.EncodeToString(sum[:])
 	var vocab map[string]int32
@@ -289,7 +289,8 @@ func describeJSONError(data []byte, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		line, col := 1, 1
-		for _, c := range data[:min(int(se.Offset), len(data))] {
+		// Offset counts the bytes read, the offending one included.
+		for _, c := range data[:max(0, min(int(se.Offset)-1, len(data)))] {
 			if c == '\n' {
 				line, col = line+1, 1
 			} else {
