@@ -318,6 +318,20 @@ func TestPullFromHub(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv.Close() // everything after this works offline
+		// Rebuilding at another layer uses the downloaded checkpoint.
+		logBuf.Reset()
+		if r, err := cache.Pull(ctx, "bert-base-chinese", models.PullOptions{Layer: 2}); err != nil || r.Manifest.Layer != 2 {
+			t.Fatalf("offline rebuild: %v", err)
+		}
+		if !strings.Contains(logBuf.String(), "using the copy downloaded before") {
+			t.Errorf("offline rebuild log:\n%s", logBuf.String())
+		}
+		if _, err := cache.Pull(ctx, "bert-base-chinese", models.PullOptions{Layer: 3}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cache.Pull(ctx, "test-org/never-downloaded", models.PullOptions{Layer: 1}); !errors.Is(err, hub.ErrUnreachable) {
+			t.Errorf("offline pull of a new model: %v", err)
+		}
 		r, err := cache.Resolve(ctx, "", "zh")
 		if err != nil {
 			t.Fatal(err)

@@ -40,6 +40,10 @@ var ErrNotFound = errors.New("not found on the Hub")
 // ErrUnauthorized reports a gated or private repo the client may not read.
 var ErrUnauthorized = errors.New("not authorised")
 
+// ErrUnreachable reports that the endpoint could not be reached at all (no
+// network, DNS failure, connection refused).
+var ErrUnreachable = errors.New("Hub unreachable")
+
 // Client talks to one Hub endpoint.
 type Client struct {
 	Endpoint string
@@ -74,6 +78,9 @@ type FileInfo struct {
 	SHA256 string
 	// Commit is the revision's commit hash (X-Repo-Commit), when sent.
 	Commit string
+	// Offline is set when the Hub was unreachable and a file downloaded
+	// earlier was used unchecked.
+	Offline bool
 }
 
 // URL returns the download URL of file in repo at revision.
@@ -114,7 +121,10 @@ func (c *Client) Stat(ctx context.Context, repo, revision, file string) (FileInf
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := hc.Do(req)
 	if err != nil {
-		return FileInfo{}, fmt.Errorf("%s: %w", c.Endpoint, err)
+		if ctx.Err() != nil {
+			return FileInfo{}, ctx.Err()
+		}
+		return FileInfo{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, c.Endpoint, err)
 	}
 	resp.Body.Close()
 	if err := c.statusError(resp, repo, revision, file); err != nil {
@@ -177,9 +187,18 @@ func (c *Client) statusError(resp *http.Response, repo, revision, file string) e
 
 // Download fetches file into dest (a path), resuming from dest+".part" and
 // verifying size and, for LFS files, sha256. An existing dest that matches
-// the Hub's size and hash is kept without downloading.
+// the Hub's size and hash is kept without downloading. When the Hub cannot
+// be reached at all and dest exists (it was verified when downloaded), dest
+// is used as it is, with a note on Progress: rebuilding from a cached
+// checkpoint works offline.
 func (c *Client) Download(ctx context.Context, repo, revision, file, dest string) (FileInfo, error) {
 	info, err := c.Stat(ctx, repo, revision, file)
+	if errors.Is(err, ErrUnreachable) {
+		if st, serr := os.Stat(dest); serr == nil && !st.IsDir() {
+			c.logf("%s: %v; using the copy downloaded before\n", file, err)
+			return FileInfo{Size: st.Size(), Offline: true}, nil
+		}
+	}
 	if err != nil {
 		return FileInfo{}, err
 	}
