@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -174,6 +175,14 @@ func TestImportErrors(t *testing.T) {
 		os.Truncate(p, st.Size()/2)
 		_, err := models.Import(context.Background(), dir, t.TempDir(), models.ImportOptions{Layer: 1})
 		if err == nil || !strings.Contains(err.Error(), "truncated") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := models.Import(ctx, fixtureDir("tiny-mbert"), t.TempDir(), models.ImportOptions{Layer: 1})
+		if !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v", err)
 		}
 	})
