@@ -54,6 +54,9 @@ type Client struct {
 	// Terminal redraws one progress line in place (set when Progress is a
 	// terminal); otherwise a line is written at start and end only.
 	Terminal bool
+	// StallTimeout ends a download that receives nothing for this long
+	// (default DefaultStallTimeout).
+	StallTimeout time.Duration
 }
 
 // NewClient returns a client for $HF_ENDPOINT (default the public Hub) with
@@ -63,12 +66,20 @@ func NewClient() *Client {
 	if ep == "" {
 		ep = DefaultEndpoint
 	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = time.Minute
 	return &Client{
 		Endpoint: strings.TrimRight(ep, "/"),
 		Token:    os.Getenv(EnvToken),
-		HTTP:     &http.Client{Timeout: 0},
+		// No overall timeout: weights take minutes. A stalled body is cut
+		// by StallTimeout instead.
+		HTTP: &http.Client{Transport: tr},
 	}
 }
+
+// DefaultStallTimeout ends a download that receives no byte for this long;
+// the .part is kept, so running the command again resumes.
+const DefaultStallTimeout = 2 * time.Minute
 
 // FileInfo is what the Hub says about a file.
 type FileInfo struct {
@@ -282,6 +293,16 @@ func (c *Client) fetch(ctx context.Context, repo, revision, file, dest string, i
 		return &corruptError{fmt.Sprintf("%s is larger (%d bytes) than the file (%d bytes)", part, have, info.Size)}
 	}
 	if info.Size < 0 || have < info.Size || have == 0 {
+		stall := c.StallTimeout
+		if stall <= 0 {
+			stall = DefaultStallTimeout
+		}
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		watchdog := time.AfterFunc(stall, func() {
+			cancel(fmt.Errorf("no data for %s", stall))
+		})
+		defer watchdog.Stop()
 		req, err := c.newRequest(ctx, http.MethodGet, c.URL(repo, revision, file))
 		if err != nil {
 			return err
@@ -317,9 +338,12 @@ func (c *Client) fetch(ctx context.Context, repo, revision, file, dest string, i
 		if _, err := f.Seek(have, io.SeekStart); err != nil {
 			return err
 		}
-		p := &progress{c: c, name: file, done: have, total: info.Size}
+		p := &progress{c: c, name: file, done: have, total: info.Size, onData: func() { watchdog.Reset(stall) }}
 		n, err := io.Copy(io.MultiWriter(f, h, p), resp.Body)
 		p.finish(err == nil)
+		if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause
+		}
 		if err != nil {
 			// Keep the .part: the next call resumes from here.
 			return fmt.Errorf("downloading %s (%s kept in %s; run again to resume): %w", file, humanBytes(have+n), part, err)
@@ -353,10 +377,14 @@ type progress struct {
 	done, total int64
 	last        time.Time
 	started     bool
+	onData      func()
 }
 
 func (p *progress) Write(b []byte) (int, error) {
 	p.done += int64(len(b))
+	if p.onData != nil {
+		p.onData()
+	}
 	if p.c.Progress == nil {
 		return len(b), nil
 	}

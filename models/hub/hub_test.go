@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/bertbench/bertbench/models/hub"
 )
@@ -67,5 +69,38 @@ func TestDownloadPersistentCorruption(t *testing.T) {
 	}
 	if !bytes.Contains(log.Bytes(), []byte("downloading it again")) {
 		t.Errorf("log: %s", log.String())
+	}
+}
+
+// TestDownloadStall: a server that stops sending mid-body is cut off after
+// StallTimeout; the bytes so far stay in .part for the next attempt.
+func TestDownloadStall(t *testing.T) {
+	content := bytes.Repeat([]byte("x"), 1000)
+	sum := sha256.Sum256(content)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Linked-Etag", hex.EncodeToString(sum[:]))
+		w.Header().Set("X-Linked-Size", "1000")
+		if r.Method != http.MethodGet {
+			return
+		}
+		w.Header().Set("Content-Length", "1000")
+		w.Write(content[:300])
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	dest := filepath.Join(t.TempDir(), "w.safetensors")
+	c := &hub.Client{Endpoint: srv.URL, HTTP: srv.Client(), StallTimeout: 200 * time.Millisecond}
+	_, err := c.Download(context.Background(), "o/r", "main", "w.safetensors", dest)
+	if err == nil || !strings.Contains(err.Error(), "no data for 200ms") || !strings.Contains(err.Error(), "run again to resume") {
+		t.Fatalf("err = %v", err)
+	}
+	if st, err := os.Stat(dest + ".part"); err != nil || st.Size() != 300 {
+		t.Errorf(".part: %v %v", st, err)
 	}
 }
