@@ -81,6 +81,7 @@ func ParseRef(spec string) (Ref, error) {
 	return Ref{Name: name, Revision: rev}, nil
 }
 
+// String writes the reference back as NAME or NAME@REVISION.
 func (r Ref) String() string {
 	if r.Revision == "" {
 		return r.Name

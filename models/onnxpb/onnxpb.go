@@ -172,8 +172,8 @@ type Tensor struct {
 	// Load produces the data when Raw is nil; it is called once, while the
 	// tensor is written, so only one tensor's data need be in memory.
 	Load func() ([]byte, error)
-	// External, when set by the writer, places the data in the external
-	// data file at Offset (set during writing).
+	// external is set by WriteFile when the data goes to the external
+	// data file.
 	external *externalRef
 }
 
@@ -195,8 +195,7 @@ func (t *Tensor) NumElements() int64 {
 // ByteSize is the size of the tensor's raw data.
 func (t *Tensor) ByteSize() int64 { return t.NumElements() * int64(t.DataType.Size()) }
 
-// ValueInfo is a ValueInfoProto for a tensor. A dimension is either a fixed
-// size (Dims[i] >= 0) or symbolic (DimNames[i] != "").
+// ValueInfo is a ValueInfoProto for a tensor.
 type ValueInfo struct {
 	Name     string
 	ElemType DataType
