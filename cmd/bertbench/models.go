@@ -92,6 +92,7 @@ func modelsImportCommand() *cli.Command {
 				return usagef("models import: want one CHECKPOINT_DIR (got %d arguments)", c.NArg())
 			}
 			start := time.Now()
+			fmt.Fprintf(c.App.ErrWriter, "building %s from %s ...\n", filepath.Join(c.String("output"), models.ONNXFile), c.Args().First())
 			m, err := models.Import(c.Context, c.Args().First(), c.String("output"), models.ImportOptions{
 				Layer: c.Int("layer"), FP16: c.Bool("fp16"), Name: c.String("name"), Lang: c.String("lang"),
 				Repo: c.String("repo"), Revision: c.String("revision"), Producer: "bertbench " + version,
@@ -304,6 +305,7 @@ func modelsSynthCommand() *cli.Command {
 			}
 			start := time.Now()
 			out := c.String("output")
+			fmt.Fprintf(c.App.ErrWriter, "writing random weights and building %s ...\n", out)
 			m, err := models.Synth(c.Context, out, models.SynthOptions{
 				Arch: c.String("arch"), Hidden: c.Int("hidden"), Layers: c.Int("layers"), Heads: c.Int("heads"),
 				Intermediate: c.Int("intermediate"), Vocab: c.Int("vocab"), Keep: c.Int("keep"), Seed: c.Uint64("seed"),
