@@ -192,3 +192,83 @@ func TestExternalDataLoads(t *testing.T) {
 		}
 	}
 }
+
+// TestPaddingInvariance runs the reference sentences as one right-padded
+// batch and checks every real token's vector equals the one-sentence run:
+// the mask and (for RoBERTa) the mask-derived positions keep padding out.
+func TestPaddingInvariance(t *testing.T) {
+	loadORT(t)
+	for _, name := range fixtures {
+		t.Run(name, func(t *testing.T) {
+			var cases []hiddenCase
+			data, err := os.ReadFile(filepath.Join(fixtureDir(name), "hidden_states.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &cases); err != nil {
+				t.Fatal(err)
+			}
+			path, cfg := buildFixture(t, name, onnxgraph.Options{Layer: 2}, t.TempDir())
+			bert := cfg.Arch() == onnxgraph.ArchBERT
+			maxLen := 0
+			for _, c := range cases {
+				maxLen = max(maxLen, len(c.IDs))
+			}
+			B := len(cases)
+			ids := make([]int64, B*maxLen)
+			mask := make([]int64, B*maxLen)
+			for i := range ids {
+				ids[i] = int64(cfg.PadID())
+			}
+			for b, c := range cases {
+				for j, id := range c.IDs {
+					ids[b*maxLen+j] = id
+					mask[b*maxLen+j] = 1
+				}
+			}
+			batch := runBatch(t, path, bert, ids, mask, B, maxLen)
+			W := cfg.HiddenSize
+			for b, c := range cases {
+				single := runEncoder(t, path, bert, c.IDs, ort.GraphOptimizationLevelEnableAll)
+				for j := range c.IDs {
+					for k := 0; k < W; k++ {
+						got := batch[(b*maxLen+j)*W+k]
+						if d := math.Abs(float64(got - single[j][k])); d > 1e-5 {
+							t.Fatalf("sentence %d token %d dim %d: batched %v, alone %v", b, j, k, got, single[j][k])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func runBatch(t *testing.T, path string, bert bool, ids, mask []int64, B, S int) []float32 {
+	t.Helper()
+	names := []string{onnxgraph.InputIDs, onnxgraph.AttentionMask}
+	data := [][]int64{ids, mask}
+	if bert {
+		names = append(names, onnxgraph.TokenTypeIDs)
+		data = append(data, make([]int64, len(ids)))
+	}
+	sess, err := ort.NewDynamicAdvancedSession(path, names, []string{onnxgraph.LastHiddenState}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Destroy()
+	var inputs []ort.Value
+	for _, d := range data {
+		tt, err := ort.NewTensor(ort.NewShape(int64(B), int64(S)), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tt.Destroy()
+		inputs = append(inputs, tt)
+	}
+	out := []ort.Value{nil}
+	if err := sess.Run(inputs, out); err != nil {
+		t.Fatal(err)
+	}
+	defer out[0].Destroy()
+	return append([]float32(nil), out[0].(*ort.Tensor[float32]).GetData()...)
+}
