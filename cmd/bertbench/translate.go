@@ -64,8 +64,10 @@ The --prompt template sees {{.Source}}, {{.To}}, {{.ID}} and {{.Line}}.`,
 
 func translateFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "runner", Aliases: []string{"r"}, Usage: "runner `SPEC` (see below)", Required: true},
-		&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source `FILE` (- = stdin)", Required: true, TakesFile: true},
+		// runner and input are required, but checked in runTranslate: the
+		// CLI library would demand them of the subcommands too.
+		&cli.StringFlag{Name: "runner", Aliases: []string{"r"}, Usage: "runner `SPEC` (required; see below)"},
+		&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source `FILE` (required; - = stdin)", TakesFile: true},
 		&cli.StringFlag{Name: "input-format", Value: "auto", Usage: "`FORMAT` of the input: text, jsonl, or auto (jsonl for *.jsonl and *.ndjson)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "results `FILE` (JSONL; default stdout)", TakesFile: true},
 		&cli.StringFlag{Name: "prompt", Value: defaultPrompt, Usage: "prompt `TEMPLATE` (Go text/template)"},
@@ -121,6 +123,14 @@ type job struct {
 
 func runTranslate(c *cli.Context) error {
 	ctx := c.Context
+	for _, f := range []string{"runner", "input"} {
+		if c.String(f) == "" {
+			return usagef("translate: --%s is required (see bertbench translate --help)", f)
+		}
+	}
+	if c.Args().Present() {
+		return usagef("translate: unexpected argument %q (subcommands: adapters, cache)", c.Args().First())
+	}
 	sources, err := readSources(c.String("input"), c.String("input-format"), c.App.Reader)
 	if err != nil {
 		return asUsage(fmt.Errorf("translate: %w", err))

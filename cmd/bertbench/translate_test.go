@@ -388,6 +388,8 @@ func TestTranslateUsageErrors(t *testing.T) {
 		{"negative temperature", "", []string{"--temperature", "-1"}, "--temperature"},
 		{"credentials in URL", "", []string{"--runner", "openai-compatible:m@http://u:p@localhost/v1"}, "must not carry credentials"},
 		{"openai without key", "", []string{"--runner", "openai:gpt-4o"}, "OPENAI_API_KEY is not set"},
+		{"no runner", "", []string{"--runner", ""}, "--runner is required"},
+		{"stray argument", "", []string{"extra.txt"}, `unexpected argument "extra.txt"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("OPENAI_API_KEY", "")
