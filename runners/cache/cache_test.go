@@ -29,18 +29,50 @@ func TestKeyCoversEverythingThatChangesTheOutput(t *testing.T) {
 	}
 	k0 := key("ollama:m", "d1", base)
 	variants := map[string]func() (string, string, runners.Request){
-		"spec":        func() (string, string, runners.Request) { return "ollama:n", "d1", base },
-		"digest":      func() (string, string, runners.Request) { return "ollama:m", "d2", base },
-		"prompt":      func() (string, string, runners.Request) { r := base; r.Prompt = "q"; return "ollama:m", "d1", r },
-		"system":      func() (string, string, runners.Request) { r := base; r.System = ""; return "ollama:m", "d1", r },
-		"mode":        func() (string, string, runners.Request) { r := base; r.Mode = runners.ModeGenerate; return "ollama:m", "d1", r },
-		"temperature": func() (string, string, runners.Request) { r := base; r.Params.Temperature = ptr(0.5); return "ollama:m", "d1", r },
-		"unset temp":  func() (string, string, runners.Request) { r := base; r.Params.Temperature = nil; return "ollama:m", "d1", r },
-		"seed":        func() (string, string, runners.Request) { r := base; r.Params.Seed = ptr(2); return "ollama:m", "d1", r },
-		"max tokens":  func() (string, string, runners.Request) { r := base; r.Params.MaxTokens = ptr(9); return "ollama:m", "d1", r },
-		"stop":        func() (string, string, runners.Request) { r := base; r.Params.Stop = []string{"\n"}; return "ollama:m", "d1", r },
-		"top p":       func() (string, string, runners.Request) { r := base; r.Params.TopP = ptr(0.9); return "ollama:m", "d1", r },
-		"num ctx":     func() (string, string, runners.Request) { r := base; r.Params.NumCtx = ptr(512); return "ollama:m", "d1", r },
+		"spec":   func() (string, string, runners.Request) { return "ollama:n", "d1", base },
+		"digest": func() (string, string, runners.Request) { return "ollama:m", "d2", base },
+		"prompt": func() (string, string, runners.Request) { r := base; r.Prompt = "q"; return "ollama:m", "d1", r },
+		"system": func() (string, string, runners.Request) { r := base; r.System = ""; return "ollama:m", "d1", r },
+		"mode": func() (string, string, runners.Request) {
+			r := base
+			r.Mode = runners.ModeGenerate
+			return "ollama:m", "d1", r
+		},
+		"temperature": func() (string, string, runners.Request) {
+			r := base
+			r.Params.Temperature = ptr(0.5)
+			return "ollama:m", "d1", r
+		},
+		"unset temp": func() (string, string, runners.Request) {
+			r := base
+			r.Params.Temperature = nil
+			return "ollama:m", "d1", r
+		},
+		"seed": func() (string, string, runners.Request) {
+			r := base
+			r.Params.Seed = ptr(2)
+			return "ollama:m", "d1", r
+		},
+		"max tokens": func() (string, string, runners.Request) {
+			r := base
+			r.Params.MaxTokens = ptr(9)
+			return "ollama:m", "d1", r
+		},
+		"stop": func() (string, string, runners.Request) {
+			r := base
+			r.Params.Stop = []string{"\n"}
+			return "ollama:m", "d1", r
+		},
+		"top p": func() (string, string, runners.Request) {
+			r := base
+			r.Params.TopP = ptr(0.9)
+			return "ollama:m", "d1", r
+		},
+		"num ctx": func() (string, string, runners.Request) {
+			r := base
+			r.Params.NumCtx = ptr(512)
+			return "ollama:m", "d1", r
+		},
 	}
 	for name, v := range variants {
 		if key(v()) == k0 {
