@@ -28,54 +28,28 @@ func TestKeyCoversEverythingThatChangesTheOutput(t *testing.T) {
 		return k
 	}
 	k0 := key("ollama:m", "d1", base)
-	variants := map[string]func() (string, string, runners.Request){
-		"spec":   func() (string, string, runners.Request) { return "ollama:n", "d1", base },
-		"digest": func() (string, string, runners.Request) { return "ollama:m", "d2", base },
-		"prompt": func() (string, string, runners.Request) { r := base; r.Prompt = "q"; return "ollama:m", "d1", r },
-		"system": func() (string, string, runners.Request) { r := base; r.System = ""; return "ollama:m", "d1", r },
-		"mode": func() (string, string, runners.Request) {
-			r := base
-			r.Mode = runners.ModeGenerate
-			return "ollama:m", "d1", r
-		},
-		"temperature": func() (string, string, runners.Request) {
-			r := base
-			r.Params.Temperature = ptr(0.5)
-			return "ollama:m", "d1", r
-		},
-		"unset temp": func() (string, string, runners.Request) {
-			r := base
-			r.Params.Temperature = nil
-			return "ollama:m", "d1", r
-		},
-		"seed": func() (string, string, runners.Request) {
-			r := base
-			r.Params.Seed = ptr(2)
-			return "ollama:m", "d1", r
-		},
-		"max tokens": func() (string, string, runners.Request) {
-			r := base
-			r.Params.MaxTokens = ptr(9)
-			return "ollama:m", "d1", r
-		},
-		"stop": func() (string, string, runners.Request) {
-			r := base
-			r.Params.Stop = []string{"\n"}
-			return "ollama:m", "d1", r
-		},
-		"top p": func() (string, string, runners.Request) {
-			r := base
-			r.Params.TopP = ptr(0.9)
-			return "ollama:m", "d1", r
-		},
-		"num ctx": func() (string, string, runners.Request) {
-			r := base
-			r.Params.NumCtx = ptr(512)
-			return "ollama:m", "d1", r
-		},
+	type in struct {
+		spec, digest string
+		req          runners.Request
 	}
-	for name, v := range variants {
-		if key(v()) == k0 {
+	variants := map[string]func(*in){
+		"spec":        func(v *in) { v.spec = "ollama:n" },
+		"digest":      func(v *in) { v.digest = "d2" },
+		"prompt":      func(v *in) { v.req.Prompt = "q" },
+		"system":      func(v *in) { v.req.System = "" },
+		"mode":        func(v *in) { v.req.Mode = runners.ModeGenerate },
+		"temperature": func(v *in) { v.req.Params.Temperature = ptr(0.5) },
+		"unset temp":  func(v *in) { v.req.Params.Temperature = nil },
+		"seed":        func(v *in) { v.req.Params.Seed = ptr(2) },
+		"max tokens":  func(v *in) { v.req.Params.MaxTokens = ptr(9) },
+		"stop":        func(v *in) { v.req.Params.Stop = []string{"\n"} },
+		"top p":       func(v *in) { v.req.Params.TopP = ptr(0.9) },
+		"num ctx":     func(v *in) { v.req.Params.NumCtx = ptr(512) },
+	}
+	for name, change := range variants {
+		v := in{"ollama:m", "d1", base}
+		change(&v)
+		if key(v.spec, v.digest, v.req) == k0 {
 			t.Errorf("changing the %s does not change the key", name)
 		}
 	}
