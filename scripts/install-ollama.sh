@@ -17,7 +17,7 @@ dest=$dest_dir/ollama
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 stub_dir=$here/ollama-build
 
-if [ -x "$dest" ] && "$dest" --version 2>/dev/null | grep -q "$version"; then
+if [ -x "$dest" ] && OLLAMA_HOST=127.0.0.1:1 "$dest" --version 2>&1 | grep -q "client version is $version"; then
   echo "ollama $version already installed at $dest"
   exit 0
 fi
@@ -52,7 +52,7 @@ trap 'rm -rf "$build_dir"' EXIT
     nice -n 10 go install -ldflags "-s -w -X github.com/ollama/ollama/version.Version=$version" \
     "github.com/ollama/ollama@v$version"
 )
-"$dest" --version 2>&1 | grep -q "$version" || {
+OLLAMA_HOST=127.0.0.1:1 "$dest" --version 2>&1 | grep -q "client version is $version" || {
   echo "install-ollama: built $dest but it does not report version $version" >&2
   exit 1
 }
