@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -178,6 +179,30 @@ func TestImportErrors(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+	t.Run("config does not match weights", func(t *testing.T) {
+		for _, tc := range []struct{ edit, want string }{
+			{`"num_hidden_layers": 4`, ""},
+			{`"num_hidden_layers": 6`, "lacks 16 tensor(s)"},
+			{`"intermediate_size": 128`, ""},
+			{`"intermediate_size": 256`, "do not match config.json"},
+		} {
+			dir := copyFiles(t, "tokenizer.json", "model.safetensors")
+			cfg, _ := os.ReadFile(filepath.Join(fixtureDir("tiny-mbert"), "config.json"))
+			key := strings.SplitN(tc.edit, ":", 2)[0]
+			re := regexp.MustCompile(key + `: \d+`)
+			os.WriteFile(filepath.Join(dir, "config.json"), re.ReplaceAll(cfg, []byte(tc.edit)), 0o644)
+			_, err := models.Import(context.Background(), dir, t.TempDir(), models.ImportOptions{Layer: 4 + strings.Count(tc.want, "lacks")})
+			if tc.want == "" {
+				if err != nil {
+					t.Errorf("%s: %v", tc.edit, err)
+				}
+				continue
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: err = %v, want %q", tc.edit, err, tc.want)
+			}
+		}
+	})
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -293,6 +318,56 @@ func TestValidateONNXReportsEveryMismatch(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error lacks %q:\n%v", w, err)
 				}
+			}
+		})
+	}
+}
+
+// TestImportPretrainingNames: checkpoints saved from BertForPreTraining or
+// RobertaForMaskedLM prefix every name ("bert.", "roberta.") and old ones
+// call LayerNorm parameters gamma/beta; heads and buffers are ignored. The
+// encoder built is byte-identical to the one from BertModel names.
+func TestImportPretrainingNames(t *testing.T) {
+	for _, tc := range []struct{ fixture, prefix string }{{"tiny-mbert", "bert."}, {"tiny-roberta", "roberta."}} {
+		t.Run(tc.fixture, func(t *testing.T) {
+			src := fixtureDir(tc.fixture)
+			ck, err := safetensors.OpenDir(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tensors []safetensors.Tensor
+			for _, n := range ck.Names() {
+				data, info, err := ck.Float32(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n = strings.Replace(n, "LayerNorm.weight", "LayerNorm.gamma", 1)
+				n = strings.Replace(n, "LayerNorm.bias", "LayerNorm.beta", 1)
+				tensors = append(tensors, safetensors.Tensor{Name: tc.prefix + n, Shape: info.Shape, Data: data})
+			}
+			ck.Close()
+			tensors = append(tensors,
+				safetensors.Tensor{Name: "cls.predictions.bias", Shape: []int64{3}, Data: []float32{1, 2, 3}},
+				safetensors.Tensor{Name: tc.prefix + "pooler.dense.bias", Shape: []int64{2}, Data: []float32{1, 2}})
+			dir := t.TempDir()
+			if err := safetensors.WriteFile(filepath.Join(dir, "model.safetensors"), tensors); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{"config.json", "tokenizer.json"} {
+				data, _ := os.ReadFile(filepath.Join(src, f))
+				os.WriteFile(filepath.Join(dir, f), data, 0o644)
+			}
+			a, b := t.TempDir(), t.TempDir()
+			if _, err := models.Import(context.Background(), src, a, models.ImportOptions{Layer: 2, Name: "x"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := models.Import(context.Background(), dir, b, models.ImportOptions{Layer: 2, Name: "x"}); err != nil {
+				t.Fatal(err)
+			}
+			ma, _ := os.ReadFile(filepath.Join(a, "model.onnx"))
+			mb, _ := os.ReadFile(filepath.Join(b, "model.onnx"))
+			if string(ma) != string(mb) {
+				t.Error("encoder from prefixed gamma/beta names differs")
 			}
 		})
 	}
