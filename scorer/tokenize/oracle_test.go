@@ -252,7 +252,11 @@ func obj(m map[string]any, key string) map[string]any { return m[key].(map[strin
 // the older "a b" format, and added tokens that absorb whitespace.
 func TestOracleVariants(t *testing.T) {
 	o := startOracle(t)
-	texts := generateTexts(600, 2)
+	n := 600
+	if testing.Short() {
+		n = 150
+	}
+	texts := generateTexts(n, 2)
 	type edit struct {
 		name    string
 		fixture string
