@@ -275,3 +275,26 @@ func TestConcurrentUse(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// BenchmarkTinyCall is one streamed 8-token chat call to the tiny model on
+// the real server: the floor of Ollama's per-call cost on this machine
+// (the model itself is negligible).
+func BenchmarkTinyCall(b *testing.B) {
+	srv, _ := shared.Tiny(b)
+	r := ollama.New(srv.Handle(), ollamatest.TinyModel, "")
+	req := greedy("the cat sat on the mat", runners.ModeChat, 8)
+	if _, err := r.Run(context.Background(), req); err != nil { // load the model
+		b.Fatal(err)
+	}
+	var ttft, lat time.Duration
+	for b.Loop() {
+		res, err := r.Run(context.Background(), req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ttft += res.TTFT.Std()
+		lat += res.Latency.Std()
+	}
+	b.ReportMetric(float64(ttft.Microseconds())/float64(b.N)/1000, "ttft-ms/op")
+	b.ReportMetric(float64(lat.Microseconds())/float64(b.N)/1000, "latency-ms/op")
+}
