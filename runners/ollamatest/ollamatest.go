@@ -31,17 +31,38 @@ import (
 // dependencies into (the Makefile exports it).
 const EnvDeps = "BERTBENCH_DEPS"
 
-// Binary returns the path of the Ollama server built by `make ollama`.
+// Binary returns the path of the Ollama server built by `make ollama`:
+// $BERTBENCH_DEPS/ollama/ollama when the variable is set (the Makefile
+// exports it), else .deps/ollama/ollama in the working directory or the
+// nearest folder above it (a `go test` run inside the repository).
 func Binary() (string, error) {
-	deps := os.Getenv(EnvDeps)
-	if deps == "" {
-		return "", fmt.Errorf("ollamatest: $%s is not set: run the tests through make (`make test`), or `make ollama` and export %s=$PWD/.deps", EnvDeps, EnvDeps)
+	const rel = "ollama/ollama"
+	if deps := os.Getenv(EnvDeps); deps != "" {
+		p := filepath.Join(deps, rel)
+		if !isExecutable(p) {
+			return "", fmt.Errorf("ollamatest: no Ollama server at %s ($%s): run `make ollama`", p, EnvDeps)
+		}
+		return p, nil
 	}
-	p := filepath.Join(deps, "ollama", "ollama")
-	if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-		return "", fmt.Errorf("ollamatest: no Ollama server at %s: run `make ollama`", p)
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("ollamatest: %w", err)
 	}
-	return p, nil
+	for {
+		if p := filepath.Join(dir, ".deps", rel); isExecutable(p) {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("ollamatest: no Ollama server in .deps/ollama (and $%s is not set): run `make ollama`", EnvDeps)
+		}
+		dir = parent
+	}
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
 // Server is a running Ollama server.
