@@ -110,7 +110,12 @@ func (s *stream) piece(text string) {
 func (r *Runner) Run(ctx context.Context, req runners.Request) (runners.Result, error) {
 	info, err := r.Check(ctx)
 	if err != nil {
-		return runners.Failed(r.spec, 0, runners.Classify(r.spec, err, 0, 0))
+		status := 0
+		var se api.StatusError
+		if errors.As(err, &se) {
+			status = se.StatusCode
+		}
+		return runners.Failed(r.spec, 1, runners.Classify(r.spec, err, status, 0))
 	}
 	mode := req.Mode
 	if mode == "" {
