@@ -143,6 +143,13 @@ func runTranslate(c *cli.Context) error {
 	if err != nil {
 		return asUsage(fmt.Errorf("translate: %w", err))
 	}
+	spec, err := runners.ParseSpec(c.String("runner"))
+	if err != nil {
+		return asUsage(fmt.Errorf("translate: %w", err))
+	}
+	if base.Mode == runners.ModeGenerate && spec.Provider != runners.ProviderOllama {
+		return usagef("translate: --mode generate needs an ollama: runner (%s speaks chat completions only)", spec.Provider)
+	}
 	jobs := make([]job, 0, len(sources))
 	for _, s := range sources {
 		var b strings.Builder
@@ -193,7 +200,11 @@ func runTranslate(c *cli.Context) error {
 	case runErr != nil:
 		return runErr
 	case ctx.Err() != nil:
-		return cli.Exit(fmt.Sprintf("translate: interrupted: %d of %d lines finished and kept; rerun the same command to resume (finished calls are cached)", stats.written, len(jobs)), exitInterrupted)
+		resume := "rerun the same command to resume (finished calls are cached)"
+		if store == nil {
+			resume = "with --no-cache a rerun calls the model again for every line"
+		}
+		return cli.Exit(fmt.Sprintf("translate: interrupted: %d of %d lines finished and kept; %s", stats.written, len(jobs), resume), exitInterrupted)
 	case stats.failed > 0:
 		return fmt.Errorf("translate: %d of %d calls failed (see the \"error\" field of those lines)", stats.failed, len(jobs))
 	}

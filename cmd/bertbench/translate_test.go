@@ -389,6 +389,7 @@ func TestTranslateUsageErrors(t *testing.T) {
 		{"credentials in URL", "", []string{"--runner", "openai-compatible:m@http://u:p@localhost/v1"}, "must not carry credentials"},
 		{"openai without key", "", []string{"--runner", "openai:gpt-4o"}, "OPENAI_API_KEY is not set"},
 		{"no runner", "", []string{"--runner", ""}, "--runner is required"},
+		{"generate on openai", "", []string{"--mode", "generate"}, "--mode generate needs an ollama: runner"},
 		{"stray argument", "", []string{"extra.txt"}, `unexpected argument "extra.txt"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
