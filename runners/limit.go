@@ -19,8 +19,10 @@ type limited struct {
 	sem   chan struct{}
 }
 
+// Spec returns the wrapped runner's spec.
 func (l *limited) Spec() string { return l.inner.Spec() }
 
+// Run waits for a free slot (or ctx) and calls the wrapped runner.
 func (l *limited) Run(ctx context.Context, req Request) (Result, error) {
 	select {
 	case l.sem <- struct{}{}:

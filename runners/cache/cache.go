@@ -184,6 +184,7 @@ type cached struct {
 	flight singleflight.Group
 }
 
+// Spec returns the wrapped runner's spec.
 func (c *cached) Spec() string { return c.inner.Spec() }
 
 // ModelDigest forwards to the wrapped runner.
@@ -196,6 +197,8 @@ type flightResult struct {
 	err error
 }
 
+// Run serves req from the store, or calls the wrapped runner and stores
+// a successful result.
 func (c *cached) Run(ctx context.Context, req runners.Request) (runners.Result, error) {
 	digest, err := runners.Digest(ctx, c.inner)
 	if err != nil {

@@ -217,5 +217,7 @@ type redacted struct {
 	key string
 }
 
+// Error is the wrapped error's text with the key replaced.
 func (e redacted) Error() string { return strings.ReplaceAll(e.err.Error(), e.key, "[REDACTED]") }
+// Unwrap returns the wrapped error.
 func (e redacted) Unwrap() error { return e.err }

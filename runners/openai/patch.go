@@ -24,6 +24,7 @@ func withPatch(ctx context.Context, fields map[string]any) context.Context {
 
 type patchTransport struct{ base http.RoundTripper }
 
+// RoundTrip sets the context's fields in the JSON body, then sends req.
 func (t patchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	base := t.base
 	if base == nil {

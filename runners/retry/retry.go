@@ -73,6 +73,7 @@ type retrier struct {
 	policy Policy
 }
 
+// Spec returns the wrapped runner's spec.
 func (rt *retrier) Spec() string { return rt.inner.Spec() }
 
 // ModelDigest forwards to the wrapped runner.
@@ -80,6 +81,8 @@ func (rt *retrier) ModelDigest(ctx context.Context) (string, error) {
 	return runners.Digest(ctx, rt.inner)
 }
 
+// Run tries req until it succeeds, fails for good, runs out of attempts,
+// or ctx ends; Result.Attempts counts the tries.
 func (rt *retrier) Run(ctx context.Context, req runners.Request) (runners.Result, error) {
 	p := rt.policy
 	for attempt := 1; ; attempt++ {

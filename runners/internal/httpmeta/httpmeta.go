@@ -61,6 +61,7 @@ func Transport(base http.RoundTripper) http.RoundTripper {
 
 type roundTripper struct{ base http.RoundTripper }
 
+// RoundTrip sends req and records the response's status and Retry-After.
 func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	m, _ := req.Context().Value(key{}).(*Meta)
 	if m != nil {
