@@ -219,5 +219,6 @@ type redacted struct {
 
 // Error is the wrapped error's text with the key replaced.
 func (e redacted) Error() string { return strings.ReplaceAll(e.err.Error(), e.key, "[REDACTED]") }
+
 // Unwrap returns the wrapped error.
 func (e redacted) Unwrap() error { return e.err }
