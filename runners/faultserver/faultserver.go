@@ -33,8 +33,14 @@ const (
 	EchoAuth             // 401 whose body repeats the Authorization header
 )
 
-// Output is the text every successful call streams, in two pieces.
-var Output = [2]string{"Hello, ", "world."}
+// Output is the text every successful call streams, in two pieces
+// (outputHead, then outputTail).
+const Output = outputHead + outputTail
+
+const (
+	outputHead = "Hello, "
+	outputTail = "world."
+)
 
 // Server is a running fault server.
 type Server struct {
@@ -178,12 +184,12 @@ func (s *Server) openAI(w http.ResponseWriter, r *http.Request, f Fault) {
 			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"role": "assistant", "content": content}, "finish_reason": finish}},
 		}
 	}
-	chunk(delta(Output[0], nil))
+	chunk(delta(outputHead, nil))
 	if f == ResetMidStream {
 		reset(w)
 		return
 	}
-	chunk(delta(Output[1], nil))
+	chunk(delta(outputTail, nil))
 	chunk(delta("", "stop"))
 	chunk(map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": "fault-model", "choices": []any{},
 		"usage": map[string]any{"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}})
@@ -209,11 +215,11 @@ func (s *Server) ollama(w http.ResponseWriter, r *http.Request, f Fault) {
 		w.Write(append(b, '\n'))
 		http.NewResponseController(w).Flush()
 	}
-	line(Output[0], false)
+	line(outputHead, false)
 	if f == ResetMidStream {
 		reset(w)
 		return
 	}
-	line(Output[1], false)
+	line(outputTail, false)
 	line("", true)
 }

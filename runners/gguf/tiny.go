@@ -44,12 +44,14 @@ const (
 	tokByte    = 6
 )
 
-// words are whole-word pieces of the vocabulary, so that outputs contain
-// words as well as single characters.
-var words = []string{
-	"▁the", "▁a", "▁cat", "▁dog", "▁sat", "▁on", "▁mat", "▁and", "▁is", "▁was",
-	"▁red", "▁blue", "▁big", "▁small", "▁house", "▁tree", "▁sun", "▁moon", "▁runs", "▁sees",
-	"▁hello", "▁world", "▁good", "▁day", "▁night", "▁water", "▁fire", "▁book", "▁road", "▁city",
+// words returns the whole-word pieces of the vocabulary, so that outputs
+// contain words as well as single characters.
+func words() []string {
+	return []string{
+		"▁the", "▁a", "▁cat", "▁dog", "▁sat", "▁on", "▁mat", "▁and", "▁is", "▁was",
+		"▁red", "▁blue", "▁big", "▁small", "▁house", "▁tree", "▁sun", "▁moon", "▁runs", "▁sees",
+		"▁hello", "▁world", "▁good", "▁day", "▁night", "▁water", "▁fire", "▁book", "▁road", "▁city",
+	}
 }
 
 // vocab returns the tokens, scores and types: <unk>, <s>, </s>, the 256
@@ -67,7 +69,7 @@ func vocab() (tokens []string, scores []float32, types []int32) {
 	for b := 0; b < 256; b++ {
 		add(fmt.Sprintf("<0x%02X>", b), 0, tokByte)
 	}
-	for i, w := range words {
+	for i, w := range words() {
 		add(w, -float32(i+1), tokNormal)
 	}
 	return tokens, scores, types

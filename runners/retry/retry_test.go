@@ -85,7 +85,7 @@ func TestFaults(t *testing.T) {
 					if err != nil {
 						t.Fatalf("Run: %v", err)
 					}
-					if want := fs.Output[0] + fs.Output[1]; res.Output != want {
+					if want := fs.Output; res.Output != want {
 						t.Errorf("Output = %q, want %q (a retried stream must not keep the partial output)", res.Output, want)
 					}
 					if res.PromptTokens != 7 || res.CompletionTokens != 3 || res.DoneReason != "stop" {
