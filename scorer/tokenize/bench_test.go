@@ -30,7 +30,7 @@ func benchTexts(b *testing.B) []string {
 // string; strings/s and tokens/s (special tokens included) are reported.
 func BenchmarkEncode(b *testing.B) {
 	texts := benchTexts(b)
-	for _, fx := range fixtures {
+	for _, fx := range allFixtures {
 		b.Run(fx.name, func(b *testing.B) {
 			tok := loadFixture(b, fx.name)
 			tokens := 0
@@ -54,7 +54,7 @@ func BenchmarkEncode(b *testing.B) {
 // batch of 1,000 strings.
 func BenchmarkEncodeBatch(b *testing.B) {
 	texts := benchTexts(b)
-	for _, fx := range fixtures {
+	for _, fx := range allFixtures {
 		b.Run(fx.name, func(b *testing.B) {
 			tok := loadFixture(b, fx.name)
 			tokens := 0
@@ -93,7 +93,7 @@ func BenchmarkHFOracle(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, threads := range []string{"1", ""} {
-		for _, fx := range fixtures {
+		for _, fx := range allFixtures {
 			name := fx.name + "/threads=" + threads
 			if threads == "" {
 				name = fx.name + "/threads=all"

@@ -90,7 +90,7 @@ func (b *byteLevelBPE) kind() string {
 
 // encode appends the ids of one text segment to out, stopping after the
 // first word that brings len(out) to limit or more.
-func (b *byteLevelBPE) encode(sc *scratch, seg string, out []int32, limit int) []int32 {
+func (b *byteLevelBPE) encode(sc *scratch, seg string, out []int32, limit int, _ bool) []int32 {
 	if b.addPrefixSpace && (len(seg) == 0 || seg[0] != ' ') {
 		seg = " " + seg
 	}

@@ -2,8 +2,11 @@ package tokenize
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // fileJSON is the subset of the Hugging Face tokenizer.json format that
@@ -200,4 +203,130 @@ func truncateForError(s string) string {
 		return s
 	}
 	return s[:max] + "…"
+}
+
+type unigramJSON struct {
+	UnkID        *int32   `json:"unk_id"`
+	Vocab        [][2]any `json:"vocab"`
+	ByteFallback bool     `json:"byte_fallback"`
+}
+
+type metaspaceJSON struct {
+	Replacement    *string `json:"replacement"`
+	PrependScheme  *string `json:"prepend_scheme"`
+	AddPrefixSpace *bool   `json:"add_prefix_space"`
+	Split          *bool   `json:"split"`
+}
+
+type normalizerJSON struct {
+	Type                string            `json:"type"`
+	PrecompiledCharsmap *string           `json:"precompiled_charsmap"`
+	Normalizers         []json.RawMessage `json:"normalizers"`
+	Pattern             *struct {
+		String *string `json:"String"`
+		Regex  *string `json:"Regex"`
+	} `json:"pattern"`
+	Content *string `json:"content"`
+}
+
+// parseUnigram reads a SentencePiece-style tokenizer: Unigram model,
+// Metaspace pre-tokenizer, and Precompiled and Replace normalizers (alone or
+// in a Sequence).
+func parseUnigram(f fileJSON, normType, preType string) (*unigram, error) {
+	var m unigramJSON
+	if err := json.Unmarshal(f.Model, &m); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	switch {
+	case m.ByteFallback:
+		return nil, errors.New("model.byte_fallback is not supported for Unigram")
+	case len(m.Vocab) == 0:
+		return nil, errors.New("model.vocab is empty")
+	case m.UnkID == nil:
+		return nil, errors.New("model.unk_id is missing: a Unigram model without an unknown token is not supported")
+	}
+	u, err := newUnigram(m.Vocab, *m.UnkID)
+	if err != nil {
+		return nil, err
+	}
+	if preType != "Metaspace" {
+		return nil, fmt.Errorf("pre_tokenizer %s is not supported with Unigram (supported: Metaspace)", quoteType(preType))
+	}
+	var ms metaspaceJSON
+	if err := json.Unmarshal(f.PreTokenizer, &ms); err != nil {
+		return nil, fmt.Errorf("pre_tokenizer: %w", err)
+	}
+	u.replacement = "▁"
+	if ms.Replacement != nil {
+		if utf8.RuneCountInString(*ms.Replacement) != 1 {
+			return nil, fmt.Errorf("pre_tokenizer.replacement %q is not one character", *ms.Replacement)
+		}
+		u.replacement = *ms.Replacement
+	}
+	u.prependScheme = "always"
+	switch {
+	case ms.PrependScheme != nil:
+		u.prependScheme = *ms.PrependScheme
+	case ms.AddPrefixSpace != nil && !*ms.AddPrefixSpace:
+		u.prependScheme = "never"
+	}
+	if p := u.prependScheme; p != "always" && p != "first" && p != "never" {
+		return nil, fmt.Errorf("pre_tokenizer.prepend_scheme %q is not one of always, first, never", p)
+	}
+	u.split = boolOr(ms.Split, true)
+	if normType != "" {
+		if err := u.addNormalizer(f.Normalizer, "normalizer"); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+// addNormalizer adds a Precompiled, Replace or Sequence normalizer.
+func (u *unigram) addNormalizer(raw json.RawMessage, where string) error {
+	var n normalizerJSON
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	switch n.Type {
+	case "Sequence":
+		for i, sub := range n.Normalizers {
+			if err := u.addNormalizer(sub, fmt.Sprintf("%s.normalizers[%d]", where, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "Precompiled":
+		if n.PrecompiledCharsmap == nil || *n.PrecompiledCharsmap == "" {
+			// Hugging Face treats an empty charsmap as no normalization.
+			return nil
+		}
+		p, err := newPrecompiled(*n.PrecompiledCharsmap)
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		u.normalizers = append(u.normalizers, p)
+		return nil
+	case "Replace":
+		if n.Pattern == nil || n.Content == nil {
+			return fmt.Errorf("%s: Replace needs pattern and content", where)
+		}
+		r := &replaceNormalizer{content: *n.Content}
+		switch {
+		case n.Pattern.String != nil && *n.Pattern.String != "":
+			r.literal = *n.Pattern.String
+		case n.Pattern.Regex != nil:
+			re, err := regexp.Compile(*n.Pattern.Regex)
+			if err != nil {
+				return fmt.Errorf("%s: Replace pattern: %w", where, err)
+			}
+			r.re = re
+		default:
+			return fmt.Errorf("%s: Replace pattern is empty", where)
+		}
+		u.normalizers = append(u.normalizers, r)
+		return nil
+	default:
+		return fmt.Errorf("%s %s is not supported with Unigram (supported: Precompiled, Replace, Sequence)", where, quoteType(n.Type))
+	}
 }

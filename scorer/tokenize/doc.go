@@ -12,11 +12,14 @@
 //     accent stripping by NFD that follows lowercasing when strip_accents is
 //     null;
 //   - byte-level BPE with the ByteLevel pre-tokenizer (RoBERTa, GPT-2
-//     style), with or without add_prefix_space.
+//     style), with or without add_prefix_space;
+//   - Unigram with the Metaspace pre-tokenizer and SentencePiece's
+//     Precompiled normalizer, optionally in a Sequence with Replace
+//     (XLM-RoBERTa style).
 //
-// Unigram (SentencePiece, e.g. xlm-roberta) and other normalizers or
-// pre-tokenizers are rejected by Load with an error naming the file and the
-// unsupported component.
+// Other models, normalizers and pre-tokenizers, BPE dropout, byte fallback
+// and single_word added tokens are rejected by Load with an error naming
+// the file and the unsupported component.
 //
 // The implementation is self-contained (no cgo, no third-party tokenizer):
 // github.com/sugarme/tokenizer v0.3.0 disagrees with Hugging Face on accent
@@ -24,5 +27,6 @@
 // several times slower, so it is not used. Agreement with Hugging Face is
 // checked by a differential test against the official tokenizers package
 // (see scripts/hf-oracle) over generated multilingual text and every Unicode
-// code point.
+// code point. Character tables that depend on the Unicode version come from
+// Hugging Face itself (unicode_tables.go, written by go generate).
 package tokenize

@@ -24,7 +24,7 @@ func TestTruncation(t *testing.T) {
 			texts = append(texts, s)
 		}
 	}
-	for _, fx := range fixtures {
+	for _, fx := range allFixtures {
 		t.Run(fx.name, func(t *testing.T) {
 			tok := loadFixture(t, fx.name)
 			full := *tok
@@ -74,8 +74,8 @@ func TestStrip(t *testing.T) {
 // panicModel is a fault-injection model that panics.
 type panicModel struct{}
 
-func (panicModel) encode(*scratch, string, []int32, int) []int32 { panic("boom") }
-func (panicModel) kind() string                                  { return "panic" }
+func (panicModel) encode(*scratch, string, []int32, int, bool) []int32 { panic("boom") }
+func (panicModel) kind() string                                        { return "panic" }
 
 // TestPanicBecomesError checks that an internal panic reaches callers of
 // Encode and EncodeBatch as an error naming the file and the text.
@@ -99,7 +99,7 @@ func TestPanicBecomesError(t *testing.T) {
 // checks the results agree with a sequential run.
 func TestConcurrentEncode(t *testing.T) {
 	texts := generateTexts(200, 5)
-	for _, fx := range fixtures {
+	for _, fx := range allFixtures {
 		tok := loadFixture(t, fx.name)
 		seq := make([][]int32, len(texts))
 		for i, s := range texts {

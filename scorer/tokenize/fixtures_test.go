@@ -22,7 +22,17 @@ var fixtures = []struct {
 	{"tiny-roberta", "bpe-bytelevel"},
 }
 
+// allFixtures adds tiny-unigram, this package's own XLM-RoBERTa-style test
+// tokenizer (no reference tokens.json; checked against the oracle).
+var allFixtures = append(fixtures[:len(fixtures):len(fixtures)], struct {
+	name string
+	kind string
+}{"tiny-unigram", "unigram-metaspace"})
+
 func fixturePath(name string) string {
+	if name == "tiny-unigram" {
+		return unigramFixture
+	}
 	return filepath.Join(fixtureDir, name, "tokenizer.json")
 }
 
@@ -100,6 +110,7 @@ func TestAccessors(t *testing.T) {
 		{"tiny-mbert", "wordpiece-cased", 2, 3, 0, 1441, []int32{0, 1, 4, 100}},
 		{"tiny-bert-uncased", "wordpiece-uncased-strip", 101, 102, 0, 30522, []int32{0, 100, 103, 1996}},
 		{"tiny-roberta", "bpe-bytelevel", 0, 2, 1, 1200, []int32{1, 3, 4, 501}},
+		{"tiny-unigram", "unigram-metaspace", 0, 2, 1, 2504, []int32{1, 3, 2503, 256}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,7 +29,7 @@ func checkEncoding(t *testing.T, tok *Tokenizer, text string, ids []int32) {
 // whitespace and invalid UTF-8 are handled as documented.
 func FuzzEncode(f *testing.F) {
 	var toks []*Tokenizer
-	for _, fx := range fixtures {
+	for _, fx := range allFixtures {
 		toks = append(toks, loadFixture(f, fx.name))
 	}
 	f.Fuzz(func(t *testing.T, text string) {

@@ -347,3 +347,40 @@ func TestOracleMini(t *testing.T) {
 		})
 	}
 }
+
+// unigramFixture is the XLM-RoBERTa-style tokenizer written by
+// internal/mkunigram (nmt_nfkc Precompiled normalizer, Metaspace, Unigram).
+const unigramFixture = "testdata/tiny-unigram/tokenizer.json"
+
+// TestOracleUnigram compares the Unigram path with Hugging Face on
+// generated texts, the benchmark sentences and every code point.
+func TestOracleUnigram(t *testing.T) {
+	o := startOracle(t)
+	data, err := os.ReadFile(filepath.Join("testdata", "bench-sentences.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := append(generateTexts(2000, 6), strings.Split(string(data), "\n")...)
+	texts = append(texts, "a <mask> b", "<mask>", "x  <mask>", "<s> x </s>", "<unk>", "a<unk>b", "▁", "▁▁x", "x▁ ▁y", "Ａ\u0301", "e\u0301", "\r\n", "''", "``")
+	t.Run("generated", func(t *testing.T) { compareWithOracle(t, o, unigramFixture, texts) })
+	if testing.Short() {
+		return
+	}
+	var all []string
+	var b strings.Builder
+	n := 0
+	for c := rune(0); c <= unicode.MaxRune; c++ {
+		if c >= 0xd800 && c <= 0xdfff {
+			continue
+		}
+		s := string(c)
+		b.WriteString("a" + s + "b " + s + "\u0301 " + s + " ")
+		if n++; n == 40 {
+			all = append(all, b.String())
+			b.Reset()
+			n = 0
+		}
+	}
+	all = append(all, b.String())
+	t.Run("all-code-points", func(t *testing.T) { compareWithOracle(t, o, unigramFixture, all) })
+}

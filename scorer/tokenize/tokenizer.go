@@ -36,8 +36,9 @@ type Tokenizer struct {
 type segmentEncoder interface {
 	// encode appends the ids of seg to out. It may stop early, after the
 	// first word that brings len(out) to limit or more: ids before that
-	// point do not depend on the rest of seg.
-	encode(sc *scratch, seg string, out []int32, limit int) []int32
+	// point do not depend on the rest of seg. atStart is whether seg
+	// begins the text.
+	encode(sc *scratch, seg string, out []int32, limit int, atStart bool) []int32
 	kind() string
 }
 
@@ -45,6 +46,7 @@ type segmentEncoder interface {
 type scratch struct {
 	buf, nfd, word []byte
 	syms           []int32
+	lattice        []latticeNode
 }
 
 // Load reads a Hugging Face tokenizer.json. Errors name the file and the
@@ -180,11 +182,15 @@ func parse(data []byte) (t *Tokenizer, err error) {
 		}
 		t.model, vocab = bpe, m.Vocab
 	case "Unigram":
-		return nil, errors.New("model type \"Unigram\" (SentencePiece, e.g. xlm-roberta) is not supported (supported: WordPiece, BPE)")
+		u, err := parseUnigram(f, normType, preType)
+		if err != nil {
+			return nil, err
+		}
+		t.model, vocab = u, u.pieces
 	case "":
 		return nil, errors.New("no model: the \"model\" field is missing or null")
 	default:
-		return nil, fmt.Errorf("model type %q is not supported (supported: WordPiece, BPE)", modelType)
+		return nil, fmt.Errorf("model type %q is not supported (supported: WordPiece, BPE, Unigram)", modelType)
 	}
 
 	for _, id := range vocab {
@@ -338,7 +344,7 @@ func (t *Tokenizer) encode(sc *scratch, text string) (ids []int32, err error) {
 			start, end = len(text), len(text)
 		}
 		if start > pos {
-			out = t.model.encode(sc, text[pos:start], out, limit)
+			out = t.model.encode(sc, text[pos:start], out, limit, pos == 0)
 		}
 		if ok && len(out) < limit {
 			out = append(out, id)

@@ -83,7 +83,7 @@ func (w *wordPiece) kind() string {
 
 // encode appends the ids of one text segment (no added tokens inside) to
 // out. It stops after the first word that brings len(out) to limit or more.
-func (w *wordPiece) encode(sc *scratch, seg string, out []int32, limit int) []int32 {
+func (w *wordPiece) encode(sc *scratch, seg string, out []int32, limit int, _ bool) []int32 {
 	if w.opt.stripAccents && !isASCII(seg) {
 		// NFD must see the whole segment (canonical reordering), after
 		// cleaning and CJK spacing, as Hugging Face orders them.

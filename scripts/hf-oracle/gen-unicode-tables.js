@@ -27,7 +27,13 @@ const lower = bert({ lowercase: true });
 const bertPre = tk.bertPreTokenizer();
 const byteLevel = tk.byteLevelPreTokenizer(false, true);
 
-const sets = { removed: [], punct: [], nonspacing: [], letter: [], number: [] };
+// SentencePiece's nmt_nfkc charsmap (the one XLM-RoBERTa uses), from the
+// Unigram test fixture, to observe Hugging Face's grapheme segmentation.
+const charsmapB64 = JSON.parse(fs.readFileSync(require('path').join(__dirname,
+  '../../scorer/tokenize/testdata/tiny-unigram/tokenizer.json'), 'utf8')).normalizer.normalizers[0].precompiled_charsmap;
+const precompiled = tk.precompiled(Array.from(Buffer.from(charsmapB64, 'base64')));
+
+const sets = { removed: [], punct: [], nonspacing: [], letter: [], number: [], graphemeJoin: [] };
 const lowerMap = [];
 for (let c = 0; c < 0x110000; c++) {
   if (c >= 0xd800 && c <= 0xdfff) continue;
@@ -42,6 +48,11 @@ for (let c = 0; c < 0x110000; c++) {
   // ByteLevel regex: \p{L}+ keeps "a" c "a" whole, \p{N}+ keeps "1" c "1".
   if (byteLevel.preTokenizeString('a' + s + 'a').length === 1) sets.letter.push(c);
   if (byteLevel.preTokenizeString('1' + s + '1').length === 1) sets.number.push(c);
+  // Precompiled replaces a grapheme shorter than 6 bytes by the mapping of
+  // its shortest mapped prefix: U+00A0 (mapped to a space) followed by c
+  // collapses to " " exactly when c joins U+00A0's grapheme cluster.
+  if (c >= 0x80 && c <= 0xffff && precompiled.normalizeString('\u00a0' + s) === ' ' &&
+    precompiled.normalizeString(s) !== '') sets.graphemeJoin.push(c);
   const lo = lower.normalizeString(s);
   if (lo !== s) lowerMap.push([c, Array.from(lo).map((x) => x.codePointAt(0))]);
 }
@@ -103,6 +114,7 @@ src += table('hfPunct', 'lists the characters that BertPreTokenizer isolates as 
 src += table('hfNonspacing', 'lists the characters that accent stripping removes (category Mn\n// of the unicode_categories crate).', sets.nonspacing);
 src += table('hfLetter', 'is \\p{L} of the ByteLevel pre-tokenizer\'s regular expression\n// (Oniguruma).', sets.letter);
 src += table('hfNumber', 'is \\p{N} of the ByteLevel pre-tokenizer\'s regular expression\n// (Oniguruma).', sets.number);
+src += table('hfGraphemeJoin', 'lists the BMP characters that do not start a grapheme cluster after\n// U+00A0 in Hugging Face\'s segmentation (unicode-segmentation crate):\n// Extend, ZWJ and SpacingMark; characters deleted by nmt_nfkc are left out.', sets.graphemeJoin);
 src += `// hfLower lists every character whose lowercase (Rust's char::to_lowercase,
 // as BertNormalizer applies it) differs from itself, sorted by code point;
 // to[1] is 0 unless the mapping has two characters.
