@@ -74,6 +74,12 @@ const miniBPE = `{"version":"1.0","added_tokens":[{"id":0,"content":"<s>","singl
 "post_processor":{"type":"RobertaProcessing","sep":["</s>",2],"cls":["<s>",0],"trim_offsets":true,"add_prefix_space":true},
 "model":{"type":"BPE","dropout":null,"unk_token":null,"vocab":{"<s>":0,"<pad>":1,"</s>":2,"<mask>":3,"a":4,"b":5,"Ġ":6,"Ġa":7,"ab":8,"Ġab":9},"merges":[["Ġ","a"],["a","b"],["Ġa","b"]]}}`
 
+const miniUnigram = `{"version":"1.0","added_tokens":[{"id":0,"content":"<unk>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},{"id":7,"content":"<s>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},{"id":8,"content":"</s>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},{"id":9,"content":"<mask>","single_word":false,"lstrip":true,"rstrip":false,"normalized":false,"special":true}],
+"normalizer":{"type":"Sequence","normalizers":[{"type":"Replace","pattern":{"String":"x"},"content":"ab"},{"type":"Replace","pattern":{"Regex":" {2,}"},"content":" "}]},
+"pre_tokenizer":{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":true},
+"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<s>","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"</s>","type_id":0}}],"pair":[{"SpecialToken":{"id":"<s>","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"</s>","type_id":0}},{"Sequence":{"id":"B","type_id":0}},{"SpecialToken":{"id":"</s>","type_id":0}}],"special_tokens":{"<s>":{"id":"<s>","ids":[7],"tokens":["<s>"]},"</s>":{"id":"</s>","ids":[8],"tokens":["</s>"]}}},
+"model":{"type":"Unigram","unk_id":0,"vocab":[["<unk>",0.0],["▁",-2.0],["a",-3.0],["b",-3.0],["▁a",-2.5],["ab",-2.8],["▁ab",-4.0],["<s>",0.0],["</s>",0.0],["<mask>",0.0]],"byte_fallback":false}}`
+
 // FuzzParse checks that Parse never panics on any tokenizer.json, and that
 // what it accepts encodes without error and within its invariants.
 func FuzzParse(f *testing.F) {
@@ -107,6 +113,8 @@ func TestMiniTokenizers(t *testing.T) {
 		{"wordpiece-long-word", miniWordPiece, "abababababa", []int32{2, 1, 3}},
 		{"bpe", miniBPE, "ab ab", []int32{0, 9, 9, 2}},
 		{"bpe-mask-lstrip", miniBPE, "a <mask>", []int32{0, 7, 3, 2}},
+		{"unigram", miniUnigram, "ab  x a?b", []int32{7, 6, 6, 4, 0, 3, 8}},
+		{"unigram-prepend-first", miniUnigram, "<s>ab", []int32{7, 7, 5, 8}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -336,8 +336,9 @@ func TestOracleVariants(t *testing.T) {
 // Hugging Face.
 func TestOracleMini(t *testing.T) {
 	o := startOracle(t)
-	texts := append(generateTexts(500, 3), "a [MASK]b", "a  <mask>", "ab<mask> ab", "[MASK][MASK]", " <mask>")
-	for name, data := range map[string]string{"wordpiece": miniWordPiece, "bpe": miniBPE} {
+	texts := append(generateTexts(500, 3), "a [MASK]b", "a  <mask>", "ab<mask> ab", "[MASK][MASK]", " <mask>",
+		"ab  x a?b", "<s>ab", "abab", "a b", "▁a", "<s> ab", "ab<s>", "xx")
+	for name, data := range map[string]string{"wordpiece": miniWordPiece, "bpe": miniBPE, "unigram": miniUnigram} {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "tokenizer.json")
 			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {

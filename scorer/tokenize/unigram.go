@@ -74,18 +74,15 @@ func (u *unigram) encode(sc *scratch, seg string, out []int32, limit int, atStar
 		return u.viterbi(sc, s, out)
 	}
 	// Split before every replacement character (MergedWithNext).
+	rep := u.replacement
 	for len(s) > 0 && len(out) < limit {
-		next := strings.Index(s[len(u.replacement):], u.replacement)
-		if !strings.HasPrefix(s, u.replacement) {
-			next = strings.Index(s, u.replacement)
-		} else if next >= 0 {
-			next += len(u.replacement)
-		}
-		if next < 0 {
-			next = len(s)
-		}
-		if next == 0 { // defensive: an empty replacement would loop
-			next = len(s)
+		next := len(s)
+		if strings.HasPrefix(s, rep) {
+			if i := strings.Index(s[len(rep):], rep); i >= 0 {
+				next = len(rep) + i
+			}
+		} else if i := strings.Index(s, rep); i >= 0 {
+			next = i
 		}
 		out = u.viterbi(sc, s[:next], out)
 		s = s[next:]
