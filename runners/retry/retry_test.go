@@ -40,7 +40,7 @@ var dialects = []struct {
 }
 
 func TestFaults(t *testing.T) {
-	fast := retry.Policy{MaxAttempts: 4, BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, Timeout: 2 * time.Second}
+	fast := retry.Policy{MaxAttempts: 4, BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, Timeout: 10 * time.Second}
 	cases := []struct {
 		name         string
 		script       []fs.Fault
@@ -56,9 +56,9 @@ func TestFaults(t *testing.T) {
 		{name: "500 until giving up", script: []fs.Fault{fs.ServerError, fs.ServerError, fs.ServerError, fs.ServerError, fs.ServerError},
 			policy: fast, wantAttempts: 4, wantErr: "giving up after 4 attempts"},
 		{name: "hang past timeout then ok", script: []fs.Fault{fs.Hang},
-			policy: retry.Policy{MaxAttempts: 3, BaseDelay: 5 * time.Millisecond, Timeout: 300 * time.Millisecond}, wantAttempts: 2},
+			policy: retry.Policy{MaxAttempts: 3, BaseDelay: 5 * time.Millisecond, Timeout: time.Second}, wantAttempts: 2},
 		{name: "hang every time", script: []fs.Fault{fs.Hang, fs.Hang},
-			policy: retry.Policy{MaxAttempts: 2, BaseDelay: 5 * time.Millisecond, Timeout: 200 * time.Millisecond}, wantAttempts: 2, wantErr: "timeout"},
+			policy: retry.Policy{MaxAttempts: 2, BaseDelay: 5 * time.Millisecond, Timeout: 500 * time.Millisecond}, wantAttempts: 2, wantErr: "timeout"},
 		{name: "reset mid-stream then ok", script: []fs.Fault{fs.ResetMidStream}, policy: fast, wantAttempts: 2},
 		{name: "400 is not retried", script: []fs.Fault{fs.BadRequest}, policy: fast, wantAttempts: 1, wantErr: "400"},
 		{name: "Retry-After beyond the limit fails", script: []fs.Fault{fs.RateLimit},
