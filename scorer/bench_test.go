@@ -27,22 +27,26 @@ func benchCorpus(b testing.TB, name string, n int) (cands []string, refs [][]str
 
 // BenchmarkScore measures end-to-end scoring throughput (tokenize,
 // encode, match) on each fixture, and on the model folder named by
-// $BERTBENCH_BENCH_MODEL when set, at a few token budgets.
+// $BERTBENCH_BENCH_MODEL when set (for example an mBERT-size model from
+// `bertbench models synth`), at a few token budgets. The corpus is the
+// tiny-mbert plain case (Chinese), repeated: 512 pairs, 64 for the
+// $BERTBENCH_BENCH_MODEL model.
 func BenchmarkScore(b *testing.B) {
 	type target struct {
-		name string
-		dir  string
+		name  string
+		dir   string
+		pairs int
 	}
 	var targets []target
 	for _, f := range fixtures {
-		targets = append(targets, target{f, fixtureDir(f)})
+		targets = append(targets, target{f, fixtureDir(f), 512})
 	}
 	if dir := os.Getenv("BERTBENCH_BENCH_MODEL"); dir != "" {
-		targets = append(targets, target{"env", dir})
+		targets = append(targets, target{"env", dir, 64})
 	}
-	cands, refs := benchCorpus(b, "tiny-mbert", 512)
 	for _, tg := range targets {
-		for _, budget := range []int{1024, 8192, 32768} {
+		cands, refs := benchCorpus(b, "tiny-mbert", tg.pairs)
+		for _, budget := range []int{512, 2048, 8192} {
 			b.Run(fmt.Sprintf("%s/budget=%d", tg.name, budget), func(b *testing.B) {
 				requireORT(b)
 				m, err := models.ResolveDir(tg.dir)
@@ -55,8 +59,9 @@ func BenchmarkScore(b *testing.B) {
 				}
 				defer s.Close()
 				tokens := 0
+				tok := tokenizerOf(b, tg.dir)
 				for _, txt := range append(append([]string{}, cands...), flatten(refs)...) {
-					ids, err := tokenizerOf(b, tg.dir).Encode(txt)
+					ids, err := tok.Encode(txt)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -41,7 +41,7 @@ const Version = "bertbench-scorer/1"
 
 // Defaults for Options fields left zero.
 const (
-	DefaultBatchTokens = 8192
+	DefaultBatchTokens = 512
 	DefaultChunkTokens = 32768
 )
 
