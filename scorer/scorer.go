@@ -445,9 +445,15 @@ func (s *Scorer) plan(cands []string, refs [][]string, lo int, weight func(int32
 	}
 	// Pairs are taken a group at a time, each group's new sentences
 	// tokenized in one call.
-	group := min(max(s.opts.ChunkTokens/128, 1), 256)
+	limit := s.opts.ChunkTokens
+	if lo == 0 {
+		// A small first chunk gets the encoder going sooner; later chunks
+		// are tokenized while the encoder works.
+		limit = min(limit, 4*s.opts.BatchTokens)
+	}
+	group := min(max(limit/128, 1), 256)
 	hi := lo
-	for hi < len(cands) && c.tokens < s.opts.ChunkTokens {
+	for hi < len(cands) && c.tokens < limit {
 		end := min(hi+group, len(cands))
 		first := len(texts)
 		for i := hi; i < end; i++ {
