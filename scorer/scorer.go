@@ -52,8 +52,6 @@ type Tokenizer interface {
 	// whitespace, with special tokens added, truncated to the model's
 	// maximum length.
 	EncodeBatch(texts []string) ([][]int32, error)
-	// Encode is EncodeBatch for one text.
-	Encode(text string) ([]int32, error)
 	// PadID is the id padding positions hold.
 	PadID() int32
 	// Kind names the tokenizer's semantics (for the result hash).
