@@ -118,6 +118,22 @@ type Result struct {
 	Pairs []PRF
 	// Mean is the arithmetic mean of Pairs.
 	Mean PRF
+	// Stats describes the work done.
+	Stats Stats
+}
+
+// Stats describes the work one Score call did.
+type Stats struct {
+	// Chunks is how many chunks the pairs were scored in.
+	Chunks int
+	// Sentences is the number of distinct sentences encoded (counted per
+	// chunk), Tokens their tokens, Batches the encoder runs.
+	Sentences, Tokens, Batches int
+	// PaddedTokens is the encoder's input size, padding included.
+	PaddedTokens int
+	// PeakEmbeddingBytes is the largest embedding arena held at once: the
+	// memory that grows with a chunk, not with the corpus.
+	PeakEmbeddingBytes int
 }
 
 // Scorer computes BERTScore with one model. It is safe for concurrent use,
@@ -320,7 +336,7 @@ func (s *Scorer) Score(ctx context.Context, cands []string, refs [][]string) (*R
 		return nil, err
 	}
 	res := &Result{Hash: s.hash, Pairs: make([]PRF, len(cands))}
-	if err := s.run(ctx, cands, refs, w, res.Pairs); err != nil {
+	if err := s.run(ctx, cands, refs, w, res.Pairs, &res.Stats); err != nil {
 		return nil, err
 	}
 	var sum [3]float64
@@ -385,7 +401,7 @@ type chunk struct {
 
 // run scores pairs chunk by chunk: one goroutine tokenizes and plans the
 // next chunk while this one encodes and matches the current one.
-func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weight func(int32) float64, out []PRF) error {
+func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weight func(int32) float64, out []PRF, st *Stats) error {
 	g, ctx := errgroup.WithContext(ctx)
 	chunks := make(chan *chunk, 1)
 	g.Go(func() error {
@@ -411,10 +427,14 @@ func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weigh
 				hidden int
 				err    error
 			)
-			arena, hidden, err = s.embed(ctx, c, arena, len(cands))
+			arena, hidden, err = s.embed(ctx, c, arena, len(cands), st)
 			if err != nil {
 				return err
 			}
+			st.Chunks++
+			st.Sentences += len(c.sents)
+			st.Tokens += c.tokens
+			st.PeakEmbeddingBytes = max(st.PeakEmbeddingBytes, 4*cap(arena))
 			s.match(c, arena, hidden, out)
 			if s.opts.Progress != nil {
 				s.opts.Progress(c.hi, len(cands))
@@ -510,7 +530,7 @@ func (s *Scorer) plan(cands []string, refs [][]string, lo int, weight func(int32
 // embed encodes every batch of c into arena (grown as needed): each
 // sentence's token vectors, L2-normalised, from row sentence.off on. It
 // returns the arena and the hidden size.
-func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int) ([]float32, int, error) {
+func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int, st *Stats) ([]float32, int, error) {
 	hidden := 0
 	done := 0
 	batchIDs := make([][]int32, 0, 64)
@@ -523,6 +543,8 @@ func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int
 		if err != nil {
 			return arena, 0, err
 		}
+		st.Batches++
+		st.PaddedTokens += len(b) * seq
 		if hidden == 0 {
 			hidden = h
 			if need := c.tokens * hidden; cap(arena) < need {

@@ -289,3 +289,36 @@ func TestHash(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryBoundedByChunk: the embedding memory held at once depends on
+// the chunk size, not on the corpus: ten times the pairs, same peak.
+func TestMemoryBoundedByChunk(t *testing.T) {
+	g := readGolden(t, "tiny-mbert")
+	const chunk = 512
+	s := newFixtureScorer(t, "tiny-mbert", g, false, false, func(o *scorer.Options) { o.ChunkTokens = chunk; o.BatchTokens = 128 })
+	peak := map[int]int{}
+	for _, n := range []int{200, 2000} {
+		cands, refs := benchCorpus(t, "tiny-mbert", n)
+		res, err := s.Score(context.Background(), cands, refs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := res.Stats
+		t.Logf("%d pairs: %+v", n, st)
+		if st.Chunks < 2 || st.Batches < st.Chunks || st.PaddedTokens < st.Tokens {
+			t.Errorf("%d pairs: implausible stats %+v", n, st)
+		}
+		peak[n] = st.PeakEmbeddingBytes
+	}
+	// A chunk stops growing once it holds `chunk` tokens; the last group of
+	// pairs may overshoot by one group (a few pairs of at most 512 tokens).
+	bound := (chunk + 8*512) * 64 * 4
+	for n, p := range peak {
+		if p > bound {
+			t.Errorf("%d pairs: peak embedding memory %d B > bound %d B", n, p, bound)
+		}
+	}
+	if peak[2000] > 2*peak[200] {
+		t.Errorf("peak embedding memory grew with the corpus: %d B for 200 pairs, %d B for 2000", peak[200], peak[2000])
+	}
+}
