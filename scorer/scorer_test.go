@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -321,4 +322,44 @@ func TestMemoryBoundedByChunk(t *testing.T) {
 	if peak[2000] > 2*peak[200] {
 		t.Errorf("peak embedding memory grew with the corpus: %d B for 200 pairs, %d B for 2000", peak[200], peak[2000])
 	}
+}
+
+// TestManifestDefaults: a folder's bertbench.json supplies the model's
+// name (hash), layer and rescale baseline.
+func TestManifestDefaults(t *testing.T) {
+	requireORT(t)
+	name := "tiny-roberta"
+	g := readGolden(t, name)
+	dir := copyModel(t, name, "model.onnx", "tokenizer.json")
+	tab, err := scorer.ReadBaselineFile(filepath.Join(fixtureDir(name), "baseline.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tab.Layer(g.Meta.NumLayers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = models.WriteManifest(dir, &models.Manifest{Name: "my-roberta", Layer: g.Meta.NumLayers, Precision: "fp32",
+		Baseline: &models.Baseline{P: b.P, R: b.R, F: b.F}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := models.ResolveDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := scorer.New(context.Background(), scorer.Options{Model: m, Rescale: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if want := fmt.Sprintf("my-roberta_L%d_no-idf_", g.Meta.NumLayers); !strings.HasPrefix(s.Hash(), want) || !strings.HasSuffix(s.Hash(), "-rescaled") {
+		t.Errorf("hash %q, want %s...-rescaled", s.Hash(), want)
+	}
+	c := caseByLabel(t, g, "rescaled")
+	res, err := s.Score(context.Background(), c.Cands, c.refLists(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comparePRF(t, "rescaled via manifest", res.Pairs, c.PRF, goldenTol)
 }
