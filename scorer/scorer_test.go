@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bertbench/bertbench/models"
@@ -362,4 +363,100 @@ func TestManifestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	comparePRF(t, "rescaled via manifest", res.Pairs, c.PRF, goldenTol)
+}
+
+// faultyTokenizer wraps a real tokenizer to inject faults.
+type faultyTokenizer struct {
+	scorer.Tokenizer
+	fail   string // "error", "panic", "bad-id" or "" (pass through)
+	calls  int
+	failAt int // fail from this EncodeBatch call on (0 = the first)
+}
+
+func (f *faultyTokenizer) EncodeBatch(texts []string) ([][]int32, error) {
+	f.calls++
+	if f.calls-1 < f.failAt {
+		return f.Tokenizer.EncodeBatch(texts)
+	}
+	switch f.fail {
+	case "error":
+		return nil, errors.New("injected tokenizer failure")
+	case "panic":
+		panic("injected tokenizer panic")
+	case "bad-id":
+		ids, err := f.Tokenizer.EncodeBatch(texts)
+		for _, x := range ids {
+			if len(x) > 2 {
+				x[1] = 1 << 30 // far outside the embedding table
+			}
+		}
+		return ids, err
+	}
+	return f.Tokenizer.EncodeBatch(texts)
+}
+
+// TestFaultsBecomeErrors: a failing or panicking tokenizer and an encoder
+// run that fails give errors (runtime failures, not input errors), never a
+// panic.
+func TestFaultsBecomeErrors(t *testing.T) {
+	name := "tiny-mbert"
+	g := readGolden(t, name)
+	c := caseByLabel(t, g, "plain")
+	for _, tc := range []struct {
+		fail, want string
+		failAt     int
+	}{
+		{"error", "injected tokenizer failure", 1},
+		{"panic", "injected tokenizer panic", 1},
+		{"panic", "injected tokenizer panic", 0},
+		{"bad-id", "encoder", 1},
+	} {
+		t.Run(fmt.Sprintf("%s-at-%d", tc.fail, tc.failAt), func(t *testing.T) {
+			ft := &faultyTokenizer{Tokenizer: tokenizerOf(t, fixtureDir(name)), fail: tc.fail, failAt: tc.failAt}
+			m, err := models.ResolveDir(fixtureDir(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := scorer.New(context.Background(), scorer.Options{Model: m, Tokenizer: ft})
+			if err != nil {
+				if tc.failAt == 0 && strings.Contains(err.Error(), tc.want) {
+					return // New tokenizes the empty string first
+				}
+				t.Fatal(err)
+			}
+			defer s.Close()
+			_, err = s.Score(context.Background(), c.Cands, c.refLists(t))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			}
+			if errors.Is(err, scorer.ErrInvalidInput) {
+				t.Errorf("a runtime fault reads as an input error: %v", err)
+			}
+		})
+	}
+}
+
+// TestScoreCancel: cancelling the context stops a long Score promptly.
+func TestScoreCancel(t *testing.T) {
+	g := readGolden(t, "tiny-mbert")
+	cands, refs := benchCorpus(t, "tiny-mbert", 20000)
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	done := 0
+	s := newFixtureScorer(t, "tiny-mbert", g, false, false, func(o *scorer.Options) {
+		o.BatchTokens = 64
+		o.Progress = func(d, _ int) {
+			done = d
+			if d > 0 {
+				once.Do(cancel)
+			}
+		}
+	})
+	_, err := s.Score(ctx, cands, refs)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if done >= len(cands) {
+		t.Errorf("cancelled Score ran to the end (%d of %d pairs)", done, len(cands))
+	}
 }
