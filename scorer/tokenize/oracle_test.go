@@ -287,6 +287,22 @@ func TestOracleVariants(t *testing.T) {
 		edit{name: "bpe-no-prefix-space", fixture: "tiny-roberta", kind: "bpe-bytelevel-noprefix", edit: func(m map[string]any) {
 			obj(m, "pre_tokenizer")["add_prefix_space"] = false
 		}},
+		edit{name: "bpe-no-regex", fixture: "tiny-roberta", kind: "bpe-bytelevel-noregex", edit: func(m map[string]any) {
+			obj(m, "pre_tokenizer")["use_regex"] = false
+		}},
+		edit{name: "bpe-no-post-processor", fixture: "tiny-roberta", edit: func(m map[string]any) {
+			m["post_processor"] = nil
+		}},
+		edit{name: "bert-processing", fixture: "tiny-mbert", edit: func(m map[string]any) {
+			m["post_processor"] = map[string]any{"type": "BertProcessing", "sep": []any{"[SEP]", 3}, "cls": []any{"[CLS]", 2}}
+		}},
+		edit{name: "unigram-prepend-never", fixture: "tiny-unigram", edit: func(m map[string]any) {
+			obj(m, "pre_tokenizer")["prepend_scheme"] = "never"
+		}},
+		edit{name: "unigram-prepend-first-no-split", fixture: "tiny-unigram", edit: func(m map[string]any) {
+			obj(m, "pre_tokenizer")["prepend_scheme"] = "first"
+			obj(m, "pre_tokenizer")["split"] = false
+		}},
 		edit{name: "bpe-string-merges", fixture: "tiny-roberta", edit: func(m map[string]any) {
 			model := obj(m, "model")
 			var merges []any
