@@ -47,6 +47,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing file", "", []string{"no such file"}},
 		{"empty file", " ", []string{"not a tokenizer.json", "EOF"}},
 		{"invalid JSON", "{\n  \"model\": {,\n}", []string{"not a tokenizer.json", "line 2, column 13", "invalid character"}},
+		{"trailing data", "{}\n{}", []string{"unexpected data after the JSON object"}},
 		{"JSON array", "[1, 2]", []string{"not a tokenizer.json", "cannot unmarshal array"}},
 		{"no model", `{"version": "1.0"}`, []string{`"model" field is missing or null`}},
 		{"model without type", `{"model": {"vocab": {}}}`, []string{`model: no "type" field`}},

@@ -296,10 +296,10 @@ func TestOracleVariants(t *testing.T) {
 		edit{name: "bert-processing", fixture: "tiny-mbert", edit: func(m map[string]any) {
 			m["post_processor"] = map[string]any{"type": "BertProcessing", "sep": []any{"[SEP]", 3}, "cls": []any{"[CLS]", 2}}
 		}},
-		edit{name: "unigram-prepend-never", fixture: "tiny-unigram", edit: func(m map[string]any) {
+		edit{name: "unigram-prepend-never", fixture: "tiny-unigram", kind: "unigram-metaspace-never", edit: func(m map[string]any) {
 			obj(m, "pre_tokenizer")["prepend_scheme"] = "never"
 		}},
-		edit{name: "unigram-prepend-first-no-split", fixture: "tiny-unigram", edit: func(m map[string]any) {
+		edit{name: "unigram-prepend-first-no-split", fixture: "tiny-unigram", kind: "unigram-metaspace-first-nosplit", edit: func(m map[string]any) {
 			obj(m, "pre_tokenizer")["prepend_scheme"] = "first"
 			obj(m, "pre_tokenizer")["split"] = false
 		}},

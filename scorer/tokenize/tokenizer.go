@@ -86,6 +86,9 @@ func parse(data []byte) (t *Tokenizer, err error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("not a tokenizer.json: %w", describeJSONError(data, err))
 	}
+	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
+		return nil, fmt.Errorf("not a tokenizer.json: unexpected data after the JSON object at byte %d", dec.InputOffset())
+	}
 	modelType, err := componentType(f.Model)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
@@ -432,9 +435,9 @@ func (t *Tokenizer) PadID() int32 { return t.padID }
 func (t *Tokenizer) MaxLen() int { return t.maxLen }
 
 // Kind is a short, stable description of the tokenization algorithm and
-// its options, such as "wordpiece-cased", "wordpiece-uncased-strip" or
-// "bpe-bytelevel". Two files with the same Kind can still have different
-// vocabularies; see Fingerprint.
+// its options, such as "wordpiece-cased", "wordpiece-uncased-strip",
+// "bpe-bytelevel" or "unigram-metaspace". Two files with the same Kind can
+// still have different vocabularies; see Fingerprint.
 func (t *Tokenizer) Kind() string { return t.model.kind() }
 
 // Fingerprint is the hex SHA-256 of the tokenizer.json bytes.

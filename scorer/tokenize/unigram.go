@@ -52,7 +52,14 @@ func newUnigram(vocab [][2]any, unk int32) (*unigram, error) {
 }
 
 func (u *unigram) kind() string {
-	return "unigram-metaspace"
+	k := "unigram-metaspace"
+	if u.prependScheme != "always" {
+		k += "-" + u.prependScheme
+	}
+	if !u.split {
+		k += "-nosplit"
+	}
+	return k
 }
 
 // encode appends the ids of one text segment; atStart is whether the
