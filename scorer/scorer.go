@@ -45,8 +45,8 @@ const (
 	DefaultChunkTokens = 32768
 )
 
-// Tokenizer is what the scorer needs from a tokenizer. The tokenizer in
-// package scorer/tokenize implements it.
+// Tokenizer is what the scorer needs from a tokenizer; it must be safe for
+// concurrent use. The tokenizer in package scorer/tokenize implements it.
 type Tokenizer interface {
 	// EncodeBatch returns each text's token ids, stripped of surrounding
 	// whitespace, with special tokens added, truncated to the model's
@@ -134,6 +134,10 @@ type Stats struct {
 	// PeakEmbeddingBytes is the largest embedding arena held at once: the
 	// memory that grows with a chunk, not with the corpus.
 	PeakEmbeddingBytes int
+	// EmptyCandidates and EmptyReferences count the candidates and the
+	// reference entries with no tokens besides the specials; their pairs
+	// score 0.
+	EmptyCandidates, EmptyReferences int
 }
 
 // Scorer computes BERTScore with one model. It is safe for concurrent use,
@@ -436,6 +440,16 @@ func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weigh
 			st.Tokens += c.tokens
 			st.PeakEmbeddingBytes = max(st.PeakEmbeddingBytes, 4*cap(arena))
 			s.match(c, arena, hidden, out)
+			for i, k := range c.cand {
+				if c.sents[k].real == 0 {
+					st.EmptyCandidates++
+				}
+				for _, r := range c.refs[i] {
+					if c.sents[r].real == 0 {
+						st.EmptyReferences++
+					}
+				}
+			}
 			if s.opts.Progress != nil {
 				s.opts.Progress(c.hi, len(cands))
 			}

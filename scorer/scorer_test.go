@@ -265,6 +265,18 @@ func TestScoreErrors(t *testing.T) {
 	if err != nil || len(res.Pairs) != 0 {
 		t.Errorf("no pairs: %+v, %v", res, err)
 	}
+	res, err = s.Score(ctx, []string{"", "a b", " \u3000 ", "a"}, [][]string{{"x"}, {""}, {"y", ""}, {"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.EmptyCandidates != 2 || res.Stats.EmptyReferences != 2 {
+		t.Errorf("empty counts %+v, want 2 candidates and 2 references", res.Stats)
+	}
+	for i, p := range res.Pairs[:3] {
+		if p != (scorer.PRF{}) {
+			t.Errorf("pair %d with an empty side scored %+v", i, p)
+		}
+	}
 	s.Close()
 	if _, err := s.Score(ctx, []string{"a"}, [][]string{{"b"}}); err == nil {
 		t.Error("Score after Close: no error")

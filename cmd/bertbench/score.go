@@ -150,6 +150,9 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	if err != nil {
 		return classifyScoreErr(err)
 	}
+	if e := res.Stats; e.EmptyCandidates+e.EmptyReferences > 0 {
+		fmt.Fprintf(cCtx.App.ErrWriter, "bertbench: warning: %d empty candidate(s) and %d empty reference(s) (no tokens); their pairs score 0, as in the reference\n", e.EmptyCandidates, e.EmptyReferences)
+	}
 	if n := undefinedPairs(res); n > 0 {
 		fmt.Fprintf(cCtx.App.ErrWriter, "bertbench: warning: %d of %d pairs have an undefined P or R (every token weighs 0 under idf); they are NaN (null in JSON), as in the reference, and so are the means\n", n, len(res.Pairs))
 	}

@@ -310,6 +310,9 @@ func TestScoreCLIFormats(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("text: exit %d: %s", code, stderr)
 	}
+	if !strings.Contains(stderr, "2 empty candidate(s) and 0 empty reference(s)") {
+		t.Errorf("no warning about the empty candidates: %q", stderr)
+	}
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	if len(lines) != len(candLines)+1 {
 		t.Fatalf("text has %d lines, want %d:\n%s", len(lines), len(candLines)+1, text)
