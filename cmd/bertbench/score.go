@@ -111,6 +111,9 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	if err != nil {
 		return asUsage(fmt.Errorf("score: %w", err))
 	}
+	if len(cands) == 0 {
+		return usagef("score: %s has no lines: nothing to score", cCtx.String("cands"))
+	}
 	model, err := resolve(ctx, cCtx.String("model"))
 	if err != nil {
 		return asUsage(fmt.Errorf("score: %w", err))

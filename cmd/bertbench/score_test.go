@@ -201,6 +201,7 @@ func TestScoreCLIErrors(t *testing.T) {
 	badBaseline := filepath.Join(dir, "baseline.tsv")
 	os.WriteFile(badBaseline, []byte("LAYER,P,R,F\n3,0.4,oops,0.4\n"), 0o644)
 	baseline := fixturePath("tiny-mbert", "baseline.tsv")
+	empty := writeLines(t, dir, "empty.txt", nil)
 
 	tests := []struct {
 		name string
@@ -226,6 +227,7 @@ func TestScoreCLIErrors(t *testing.T) {
 		{"stray argument", []string{"-c", cands, "-r", refs, "extra.txt"}, exitUsage, []string{`unexpected argument "extra.txt"`}},
 		{"negative threads", []string{"-c", cands, "-r", refs, "--threads", "-1"}, exitUsage, []string{"--threads"}},
 		{"zero batch budget", []string{"-c", cands, "-r", refs, "--batch-tokens", "0"}, exitUsage, []string{"--batch-tokens"}},
+		{"empty input", []string{"-c", empty, "-r", empty}, exitUsage, []string{empty + " has no lines"}},
 		{"stdin twice", []string{"-c", "-", "-r", "-"}, exitUsage, []string{"standard input"}},
 		{"output folder missing", []string{"-c", cands, "-r", refs, "-o", filepath.Join(dir, "no", "out.json")}, exitUsage, []string{"out.json"}},
 		{"wrong ONNX Runtime library", []string{"-c", cands, "-r", refs}, exitFailure, []string{"ONNX Runtime"}},
