@@ -78,10 +78,12 @@ type Options struct {
 	IDFTable *IDFTable
 
 	// Rescale applies a baseline: Baseline if set, else the row of
-	// BaselineTable for the layer, else the manifest's baseline.
+	// BaselineTable for the layer, else the model's baseline for Lang
+	// (see models.Resolved.BaselineFor; "" is the model's own language).
 	Rescale       bool
 	Baseline      *Baseline
 	BaselineTable BaselineTable
+	Lang          string
 
 	// Layer is the encoder layer whose output the model gives, for the hash
 	// and the baseline row. The manifest's layer is used when there is one
@@ -244,10 +246,19 @@ func (s *Scorer) resolveLayerAndBaseline() error {
 			return err
 		}
 		s.baseline = &b
-	case m != nil && m.Baseline != nil:
-		s.baseline = &Baseline{P: m.Baseline.P, R: m.Baseline.R, F: m.Baseline.F}
 	default:
-		return asInput(fmt.Errorf("rescaling needs a baseline, and the model folder %s has none in a %s: pass --baseline FILE (LAYER,P,R,F)", s.opts.Model.Dir, models.ManifestFile))
+		b, _, err := s.opts.Model.BaselineFor(s.opts.Lang)
+		if err != nil {
+			return asInput(fmt.Errorf("rescale baseline: %w", err))
+		}
+		if b == nil {
+			lang := ""
+			if s.opts.Lang != "" {
+				lang = " for language " + s.opts.Lang
+			}
+			return asInput(fmt.Errorf("rescaling needs a baseline, and the model folder %s has none%s in a %s: pass --baseline FILE (LAYER,P,R,F)", s.opts.Model.Dir, lang, models.ManifestFile))
+		}
+		s.baseline = &Baseline{P: b.P, R: b.R, F: b.F}
 	}
 	if err := s.baseline.validate(); err != nil {
 		return asInput(err)
