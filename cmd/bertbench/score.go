@@ -79,34 +79,10 @@ hash with the system means. --format json prints
 
 func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) error {
 	ctx := cCtx.Context
-	if cCtx.NArg() > 0 {
-		return usagef("score: unexpected argument %q (inputs go in -c and -r)", cCtx.Args().First())
+	format, err := checkScoreFlags(cCtx, refFiles)
+	if err != nil {
+		return err
 	}
-	if cCtx.String("cands") == "" {
-		return usagef("score: no candidates: give them with -c FILE (one sentence per line; - reads stdin)")
-	}
-	if cCtx.String("model") == "" {
-		return usagef("score: no model: give a model folder with --model DIR")
-	}
-	if len(refFiles) == 0 {
-		return usagef("score: no reference file: give one with -r FILE (repeat for several references)")
-	}
-	format := cCtx.String("format")
-	if !contains(scoreFormats, format) {
-		return usagef("score: unknown --format %q (want one of %s)", format, strings.Join(scoreFormats, ", "))
-	}
-	if cCtx.IsSet("baseline") && !cCtx.Bool("rescale") {
-		return usagef("score: --baseline is only used with --rescale")
-	}
-	for _, name := range []string{"layer", "batch-tokens", "threads"} {
-		if cCtx.Int(name) < 0 {
-			return usagef("score: --%s must not be negative", name)
-		}
-	}
-	if cCtx.IsSet("batch-tokens") && cCtx.Int("batch-tokens") == 0 {
-		return usagef("score: --batch-tokens must be positive")
-	}
-
 	cands, refs, err := corpus.Pairs(cCtx.String("cands"), refFiles, cCtx.App.Reader)
 	if err != nil {
 		return asUsage(fmt.Errorf("score: %w", err))
@@ -118,24 +94,9 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	if err != nil {
 		return asUsage(fmt.Errorf("score: %w", err))
 	}
-	opts := scorer.Options{
-		Model:       model,
-		ORTLib:      cCtx.String("ort-lib"),
-		IDF:         cCtx.Bool("idf"),
-		Rescale:     cCtx.Bool("rescale"),
-		Layer:       cCtx.Int("layer"),
-		BatchTokens: cCtx.Int("batch-tokens"),
-		Threads:     cCtx.Int("threads"),
-	}
-	if path := cCtx.String("idf-file"); path != "" {
-		if opts.IDFTable, err = scorer.ReadIDFFile(path); err != nil {
-			return asUsage(fmt.Errorf("score: %w", err))
-		}
-	}
-	if path := cCtx.String("baseline"); path != "" {
-		if opts.BaselineTable, err = scorer.ReadBaselineFile(path); err != nil {
-			return asUsage(fmt.Errorf("score: %w", err))
-		}
+	opts, err := scoreOptions(cCtx, model)
+	if err != nil {
+		return err
 	}
 	bar := newProgress(cCtx.App.ErrWriter, len(cands))
 	if bar != nil {
@@ -153,15 +114,80 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	if err != nil {
 		return classifyScoreErr(err)
 	}
-	if e := res.Stats; e.EmptyCandidates+e.EmptyReferences > 0 {
-		fmt.Fprintf(cCtx.App.ErrWriter, "bertbench: warning: %d empty candidate(s) and %d empty reference(s) (no tokens); their pairs score 0, as in the reference\n", e.EmptyCandidates, e.EmptyReferences)
-	}
-	if n := undefinedPairs(res); n > 0 {
-		fmt.Fprintf(cCtx.App.ErrWriter, "bertbench: warning: %d of %d pairs have an undefined P or R (every token weighs 0 under idf); they are NaN (null in JSON), as in the reference, and so are the means\n", n, len(res.Pairs))
-	}
+	warnScores(cCtx.App.ErrWriter, res)
 	return writeOutput(cCtx.String("output"), cCtx.App.Writer, func(w io.Writer) error {
 		return writeScores(w, format, res)
 	})
+}
+
+// checkScoreFlags rejects flag combinations that cannot work, before any
+// file is read. It returns the output format.
+func checkScoreFlags(cCtx *cli.Context, refFiles []string) (string, error) {
+	if cCtx.NArg() > 0 {
+		return "", usagef("score: unexpected argument %q (inputs go in -c and -r)", cCtx.Args().First())
+	}
+	if cCtx.String("cands") == "" {
+		return "", usagef("score: no candidates: give them with -c FILE (one sentence per line; - reads stdin)")
+	}
+	if cCtx.String("model") == "" {
+		return "", usagef("score: no model: give a model folder with --model DIR")
+	}
+	if len(refFiles) == 0 {
+		return "", usagef("score: no reference file: give one with -r FILE (repeat for several references)")
+	}
+	format := cCtx.String("format")
+	if !contains(scoreFormats, format) {
+		return "", usagef("score: unknown --format %q (want one of %s)", format, strings.Join(scoreFormats, ", "))
+	}
+	if cCtx.IsSet("baseline") && !cCtx.Bool("rescale") {
+		return "", usagef("score: --baseline is only used with --rescale")
+	}
+	for _, name := range []string{"layer", "batch-tokens", "threads"} {
+		if cCtx.Int(name) < 0 {
+			return "", usagef("score: --%s must not be negative", name)
+		}
+	}
+	if cCtx.IsSet("batch-tokens") && cCtx.Int("batch-tokens") == 0 {
+		return "", usagef("score: --batch-tokens must be positive")
+	}
+	return format, nil
+}
+
+// scoreOptions builds the scorer's options from the flags, reading the idf
+// and baseline files.
+func scoreOptions(cCtx *cli.Context, model *models.Resolved) (scorer.Options, error) {
+	opts := scorer.Options{
+		Model:       model,
+		ORTLib:      cCtx.String("ort-lib"),
+		IDF:         cCtx.Bool("idf"),
+		Rescale:     cCtx.Bool("rescale"),
+		Layer:       cCtx.Int("layer"),
+		BatchTokens: cCtx.Int("batch-tokens"),
+		Threads:     cCtx.Int("threads"),
+	}
+	var err error
+	if path := cCtx.String("idf-file"); path != "" {
+		if opts.IDFTable, err = scorer.ReadIDFFile(path); err != nil {
+			return opts, asUsage(fmt.Errorf("score: %w", err))
+		}
+	}
+	if path := cCtx.String("baseline"); path != "" {
+		if opts.BaselineTable, err = scorer.ReadBaselineFile(path); err != nil {
+			return opts, asUsage(fmt.Errorf("score: %w", err))
+		}
+	}
+	return opts, nil
+}
+
+// warnScores tells, on w, about pairs that scored 0 for lack of tokens and
+// about undefined (NaN) scores, as the reference does.
+func warnScores(w io.Writer, res *scorer.Result) {
+	if e := res.Stats; e.EmptyCandidates+e.EmptyReferences > 0 {
+		fmt.Fprintf(w, "bertbench: warning: %d empty candidate(s) and %d empty reference(s) (no tokens); their pairs score 0, as in the reference\n", e.EmptyCandidates, e.EmptyReferences)
+	}
+	if n := undefinedPairs(res); n > 0 {
+		fmt.Fprintf(w, "bertbench: warning: %d of %d pairs have an undefined P or R (every token weighs 0 under idf); they are NaN (null in JSON), as in the reference, and so are the means\n", n, len(res.Pairs))
+	}
 }
 
 // classifyScoreErr makes input problems usage errors (exit 2); the rest
