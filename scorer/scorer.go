@@ -323,9 +323,13 @@ func (s *Scorer) IDF(ctx context.Context, refs []string) (*IDFTable, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ids, err := safeEncode(s.tok, refs[lo:min(lo+step, len(refs))])
+		part := refs[lo:min(lo+step, len(refs))]
+		ids, err := safeEncode(s.tok, part)
 		if err != nil {
 			return nil, err
+		}
+		if len(ids) != len(part) {
+			return nil, fmt.Errorf("tokenizer returned %d encodings for %d texts", len(ids), len(part))
 		}
 		for _, x := range ids {
 			c.add(x)
