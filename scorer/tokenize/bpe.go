@@ -53,7 +53,7 @@ func newByteLevelBPE(addPrefixSpace, useRegex bool, vocab map[string]int32, merg
 		case !ok3:
 			return nil, fmt.Errorf("model.merges[%d]: merged token %q is not in model.vocab", i, m[0]+m[1])
 		}
-		key := uint64(uint32(l))<<32 | uint64(uint32(r))
+		key := pairKey(l, r)
 		if _, dup := b.merges[key]; !dup { // the first (lowest) rank wins
 			b.merges[key] = merge{rank: int32(i), id: id}
 		}
@@ -198,31 +198,130 @@ func (b *byteLevelBPE) word(sc *scratch, w string, out []int32) []int32 {
 			syms = append(syms, id)
 		}
 	}
-	syms = b.mergeAll(syms)
+	syms = b.mergeAll(sc, syms)
 	sc.syms = syms
 	b.cache.put(w, syms)
 	return append(out, syms...)
 }
 
-// mergeAll applies merges to syms, lowest rank first (leftmost among equal
-// ranks), until no adjacent pair has a merge.
-func (b *byteLevelBPE) mergeAll(syms []int32) []int32 {
-	for len(syms) > 1 {
-		best, bestRank := -1, int32(0)
-		var bestID int32
-		for i := 0; i+1 < len(syms); i++ {
-			m, ok := b.merges[uint64(uint32(syms[i]))<<32|uint64(uint32(syms[i+1]))]
-			if ok && (best < 0 || m.rank < bestRank) {
-				best, bestRank, bestID = i, m.rank, m.id
+// mergeAll applies merges to syms the way Hugging Face's Word::merge_all
+// does: a priority queue of adjacent pairs, lowest rank first and leftmost
+// among equal ranks, skipping entries made stale by earlier merges. It runs
+// in O(n log n), so a pathological word (100,000 letters) stays fast.
+func (b *byteLevelBPE) mergeAll(sc *scratch, syms []int32) []int32 {
+	n := len(syms)
+	if n < 2 {
+		return syms
+	}
+	if cap(sc.links) < n {
+		sc.links = make([]bpeSymbol, n)
+	}
+	links := sc.links[:n]
+	for i, id := range syms {
+		links[i] = bpeSymbol{id: id, prev: i - 1, next: i + 1, alive: true}
+	}
+	links[n-1].next = -1
+	q := bpeQueue(sc.queue[:0])
+	for i := 0; i+1 < n; i++ {
+		if m, ok := b.merges[pairKey(syms[i], syms[i+1])]; ok {
+			q.push(bpeMerge{pos: i, rank: m.rank, id: m.id})
+		}
+	}
+	for len(q) > 0 {
+		top := q.pop()
+		cur := &links[top.pos]
+		if !cur.alive || cur.next < 0 {
+			continue
+		}
+		right := links[cur.next]
+		if m, ok := b.merges[pairKey(cur.id, right.id)]; !ok || m.id != top.id {
+			continue // stale entry
+		}
+		cur.id = top.id
+		links[cur.next].alive = false
+		cur.next = right.next
+		if right.next >= 0 {
+			links[right.next].prev = top.pos
+		}
+		if cur.prev >= 0 {
+			if m, ok := b.merges[pairKey(links[cur.prev].id, cur.id)]; ok {
+				q.push(bpeMerge{pos: cur.prev, rank: m.rank, id: m.id})
 			}
 		}
-		if best < 0 {
+		if cur.next >= 0 {
+			if m, ok := b.merges[pairKey(cur.id, links[cur.next].id)]; ok {
+				q.push(bpeMerge{pos: top.pos, rank: m.rank, id: m.id})
+			}
+		}
+	}
+	sc.queue = q
+	out := syms[:0]
+	for i := range links {
+		if links[i].alive {
+			out = append(out, links[i].id)
+		}
+	}
+	return out
+}
+
+func pairKey(l, r int32) uint64 { return uint64(uint32(l))<<32 | uint64(uint32(r)) }
+
+// bpeSymbol is a node of the doubly linked list of symbols being merged.
+type bpeSymbol struct {
+	id         int32
+	prev, next int // -1 at the ends
+	alive      bool
+}
+
+// bpeMerge is a candidate merge of the pair starting at pos.
+type bpeMerge struct {
+	pos  int
+	rank int32
+	id   int32
+}
+
+// bpeQueue is a binary min-heap of merges by (rank, pos).
+type bpeQueue []bpeMerge
+
+func (m bpeMerge) before(o bpeMerge) bool {
+	return m.rank < o.rank || (m.rank == o.rank && m.pos < o.pos)
+}
+
+func (q *bpeQueue) push(m bpeMerge) {
+	h := append(*q, m)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h[i].before(h[p]) {
 			break
 		}
-		syms[best] = bestID
-		syms = append(syms[:best+1], syms[best+2:]...)
+		h[i], h[p] = h[p], h[i]
+		i = p
 	}
-	return syms
+	*q = h
+}
+
+func (q *bpeQueue) pop() bpeMerge {
+	h := *q
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h) && h[l].before(h[m]) {
+			m = l
+		}
+		if r < len(h) && h[r].before(h[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	*q = h
+	return top
 }
 
 // wordCache remembers the ids of frequent pre-tokens. It stops growing at

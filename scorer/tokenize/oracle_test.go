@@ -401,3 +401,28 @@ func TestOracleUnigram(t *testing.T) {
 	all = append(all, b.String())
 	t.Run("all-code-points", func(t *testing.T) { compareWithOracle(t, o, unigramFixture, all) })
 }
+
+// pathologicalTexts are long inputs without spaces, which must stay fast
+// (no quadratic merging or lattice work) and still match Hugging Face.
+func pathologicalTexts() []string {
+	return []string{
+		strings.Repeat("a", 100000),
+		strings.Repeat("!", 100000),
+		strings.Repeat("ha", 50000),
+		strings.Repeat("中", 50000),
+		strings.Repeat("😀", 30000),
+		strings.Repeat("e\u0301", 50000),
+		strings.Repeat(" ", 100000) + "x",
+		strings.Repeat("ab", 50000) + " tail",
+	}
+}
+
+// TestOraclePathological compares the pathological texts with Hugging Face.
+func TestOraclePathological(t *testing.T) {
+	o := startOracle(t)
+	for _, fx := range allFixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			compareWithOracle(t, o, fixturePath(fx.name), pathologicalTexts())
+		})
+	}
+}

@@ -47,6 +47,8 @@ type scratch struct {
 	buf, nfd, word []byte
 	syms           []int32
 	lattice        []latticeNode
+	links          []bpeSymbol
+	queue          []bpeMerge
 }
 
 // Load reads a Hugging Face tokenizer.json. Errors name the file and the
