@@ -29,9 +29,12 @@ ollama:
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/bertbench
 
-## demo: set up, then score the bundled fixture model on a small zh corpus
+## demo: set up, build an encoder in Go from the bundled tiny checkpoint (cut
+## at layer 3), then score a small en->zh corpus with it (idf-weighted)
+DEMO_MODEL := $(DEPS)/demo/tiny-mbert
 demo: setup
-	$(BIN) score --model testdata/bertscore/tiny-mbert -c testdata/demo/cands.txt -r testdata/demo/refs.txt
+	$(BIN) models import testdata/bertscore/tiny-mbert --layer 3 -o $(DEMO_MODEL)
+	$(BIN) score --model $(DEMO_MODEL) --idf -c testdata/demo/cands.txt -r testdata/demo/refs.txt
 
 ## test: install test dependencies, then run every test with the race detector
 test: test-deps
@@ -41,7 +44,7 @@ test: test-deps
 test-short: ort
 	$(GO) test -short -count=1 ./...
 
-bench: setup
+bench: setup ollama
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 60s)

@@ -47,8 +47,9 @@ func asUsage(err error) error {
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func newApp(stdout, stderr io.Writer) *cli.App {
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
+		Reader:    stdin,
 		Name:      "bertbench",
 		Usage:     "benchmark LLM translation quality (BERTScore), latency, tokens and cost",
 		Version:   version,
@@ -74,8 +75,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 }
 
 // run executes the CLI and returns the process exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		return exitOK
@@ -94,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

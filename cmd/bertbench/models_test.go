@@ -19,7 +19,7 @@ import (
 
 func runModelsCLI(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), append([]string{"bertbench", "models"}, args...), &out, &errOut)
+	code := run(context.Background(), append([]string{"bertbench", "models"}, args...), strings.NewReader(""), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

@@ -20,13 +20,17 @@ import (
 	"github.com/bertbench/bertbench/scorer"
 )
 
-// scoreModelResolver turns the --model value into a model folder. Model
-// names and --lang defaults plug in here.
-type scoreModelResolver func(ctx context.Context, spec string) (*models.Resolved, error)
+// scoreModelResolver turns the --model and --lang values into a model
+// folder: a folder path, a cached model name, or the language's default.
+type scoreModelResolver func(cCtx *cli.Context, spec, lang string) (*models.Resolved, error)
 
-// resolveModelDir is the resolver for a model folder path.
-func resolveModelDir(_ context.Context, spec string) (*models.Resolved, error) {
-	return models.ResolveDir(spec)
+// resolveScoreModel resolves through the model cache (--cache-dir).
+func resolveScoreModel(cCtx *cli.Context, spec, lang string) (*models.Resolved, error) {
+	cache, err := modelsCache(cCtx)
+	if err != nil {
+		return nil, err
+	}
+	return cache.Resolve(cCtx.Context, spec, lang)
 }
 
 // progressMinPairs is the input length from which a progress bar is shown
@@ -37,14 +41,14 @@ const progressMinPairs = 200
 var scoreFormats = []string{"text", "json", "jsonl", "csv"}
 
 // scoreCommand is `bertbench score`.
-func scoreCommand() *cli.Command { return newScoreCommand(resolveModelDir) }
+func scoreCommand() *cli.Command { return newScoreCommand(resolveScoreModel) }
 
 func newScoreCommand(resolve scoreModelResolver) *cli.Command {
 	refs := &stringList{}
 	return &cli.Command{
 		Name:      "score",
 		Usage:     "BERTScore candidate translations against references",
-		UsageText: "bertbench score --model DIR -c CANDS -r REFS [-r REFS2 ...] [--idf] [--rescale [--baseline FILE]] [--format text|json|jsonl|csv] [-o FILE]",
+		UsageText: "bertbench score [--model DIR|NAME] [--lang CODE] -c CANDS -r REFS [-r REFS2 ...] [--idf] [--rescale [--baseline FILE]] [--format text|json|jsonl|csv] [-o FILE]",
 		Description: `Files hold one sentence per line (UTF-8); line i of every reference file
 is a reference for line i of the candidate file, and the best P, R and F over
 the references are kept. An empty line is an empty sentence and scores 0.
@@ -60,7 +64,9 @@ hash with the system means. --format json prints
 			// duplicating the files), so -r a --refs b keeps both in order.
 			&cli.GenericFlag{Name: "refs", Usage: "reference `FILE` (also -r FILE), line-aligned with the candidates; repeat for several references", Value: refs, TakesFile: true},
 			&cli.GenericFlag{Name: "r", Usage: "reference `FILE`", Value: refs, TakesFile: true, Hidden: true},
-			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder `DIR` (model.onnx, tokenizer.json, optional bertbench.json)", TakesFile: true},
+			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder `DIR` (model.onnx, tokenizer.json, optional bertbench.json) or a pulled model's NAME (default: the --lang default, else bert-base-multilingual-cased)", TakesFile: true},
+			&cli.StringFlag{Name: "lang", Usage: "target language `CODE` (zh, en, de, ...): picks the default model and its rescale baseline"},
+			newCacheDirFlag(),
 			&cli.BoolFlag{Name: "idf", Usage: "weigh tokens by idf over the references"},
 			&cli.StringFlag{Name: "idf-file", Usage: "weigh tokens by the idf table in `FILE` (JSON {\"num_docs\": N, \"default\": d, \"idf\": {\"<id>\": v}}); implies --idf", TakesFile: true},
 			&cli.BoolFlag{Name: "rescale", Usage: "rescale scores with a baseline: (x-b)/(1-b)"},
@@ -90,7 +96,7 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	if len(cands) == 0 {
 		return usagef("score: %s has no lines: nothing to score", cCtx.String("cands"))
 	}
-	model, err := resolve(ctx, cCtx.String("model"))
+	model, err := resolve(cCtx, cCtx.String("model"), cCtx.String("lang"))
 	if err != nil {
 		return asUsage(fmt.Errorf("score: %w", err))
 	}
@@ -129,9 +135,6 @@ func checkScoreFlags(cCtx *cli.Context, refFiles []string) (string, error) {
 	if cCtx.String("cands") == "" {
 		return "", usagef("score: no candidates: give them with -c FILE (one sentence per line; - reads stdin)")
 	}
-	if cCtx.String("model") == "" {
-		return "", usagef("score: no model: give a model folder with --model DIR")
-	}
 	if len(refFiles) == 0 {
 		return "", usagef("score: no reference file: give one with -r FILE (repeat for several references)")
 	}
@@ -162,6 +165,7 @@ func scoreOptions(cCtx *cli.Context, model *models.Resolved) (scorer.Options, er
 		IDF:         cCtx.Bool("idf"),
 		Rescale:     cCtx.Bool("rescale"),
 		Layer:       cCtx.Int("layer"),
+		Lang:        cCtx.String("lang"),
 		BatchTokens: cCtx.Int("batch-tokens"),
 		Threads:     cCtx.Int("threads"),
 	}

@@ -65,28 +65,11 @@ type scoreJSON struct {
 }
 
 // runCLI runs bertbench in-process through run() and returns the exit
-// code, stdout and stderr. A non-empty stdin is served as standard input
-// (os.Stdin is swapped for the call, so these tests do not run in
-// parallel).
+// code, stdout and stderr. stdin is served as standard input.
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
-	if stdin != "" {
-		f, err := os.CreateTemp(t.TempDir(), "stdin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.WriteString(stdin); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.Seek(0, 0); err != nil {
-			t.Fatal(err)
-		}
-		old := os.Stdin
-		os.Stdin = f
-		defer func() { os.Stdin = old; f.Close() }()
-	}
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), append([]string{"bertbench"}, args...), &out, &errOut)
+	code := run(context.Background(), append([]string{"bertbench"}, args...), strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

@@ -25,7 +25,7 @@ import (
 // code, stdout and stderr.
 func translateCLI(ctx context.Context, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
-	code := run(ctx, append([]string{"bertbench"}, args...), &out, &errOut)
+	code := run(ctx, append([]string{"bertbench"}, args...), strings.NewReader(""), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
