@@ -58,7 +58,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:    "ort-lib",
-				Usage:   "path to libonnxruntime.so.1 (default: $BERTBENCH_ORT_LIB, then the copy `make setup` installs)",
+				Usage:   "`PATH` to libonnxruntime.so.1 (default: $BERTBENCH_ORT_LIB, then the copy \"make setup\" installs in .deps/ort)",
 				EnvVars: []string{"BERTBENCH_ORT_LIB"},
 			},
 		},
