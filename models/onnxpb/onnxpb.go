@@ -7,6 +7,8 @@
 // Load function, so a model much larger than memory headroom can be written.
 package onnxpb
 
+import "fmt"
+
 // DataType is TensorProto.DataType.
 type DataType int32
 
@@ -127,24 +129,26 @@ type AttrType int32
 
 // Attribute kinds used here.
 const (
-	AttrFloat  AttrType = 1
-	AttrInt    AttrType = 2
-	AttrString AttrType = 3
-	AttrTensor AttrType = 4
-	AttrFloats AttrType = 6
-	AttrInts   AttrType = 7
+	AttrFloat   AttrType = 1
+	AttrInt     AttrType = 2
+	AttrString  AttrType = 3
+	AttrTensor  AttrType = 4
+	AttrFloats  AttrType = 6
+	AttrInts    AttrType = 7
+	AttrStrings AttrType = 8
 )
 
 // Attr is an AttributeProto.
 type Attr struct {
-	Name   string
-	Type   AttrType
-	F      float32
-	I      int64
-	S      string
-	T      *Tensor
-	Floats []float32
-	Ints   []int64
+	Name    string
+	Type    AttrType
+	F       float32
+	I       int64
+	S       string
+	T       *Tensor
+	Floats  []float32
+	Ints    []int64
+	Strings []string
 }
 
 // IntAttr, FloatAttr, IntsAttr, StringAttr and TensorAttr build attributes.
@@ -172,15 +176,26 @@ type Tensor struct {
 	// Load produces the data when Raw is nil; it is called once, while the
 	// tensor is written, so only one tensor's data need be in memory.
 	Load func() ([]byte, error)
-	// external is set by WriteFile when the data goes to the external
-	// data file.
-	external *externalRef
 }
 
-type externalRef struct {
-	location string
-	offset   int64
-	length   int64
+// Data returns the tensor's bytes (Raw, or what Load produces), checking
+// that their length fits the type and shape.
+func (t *Tensor) Data() ([]byte, error) {
+	if t.DataType.Size() == 0 {
+		return nil, fmt.Errorf("tensor %s: element type %s is not supported", t.Name, t.DataType)
+	}
+	raw := t.Raw
+	if raw == nil && t.Load != nil {
+		var err error
+		raw, err = t.Load()
+		if err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
+		}
+	}
+	if int64(len(raw)) != t.ByteSize() {
+		return nil, fmt.Errorf("tensor %s: %d bytes of data for shape %v of %s (want %d)", t.Name, len(raw), t.Dims, t.DataType, t.ByteSize())
+	}
+	return raw, nil
 }
 
 // NumElements is the product of Dims (1 for a scalar).

@@ -39,14 +39,15 @@ const (
 	nodeAttribute = 5
 	nodeDomain    = 7
 
-	attrName   = 1
-	attrF      = 2
-	attrI      = 3
-	attrS      = 4
-	attrT      = 5
-	attrFloats = 7
-	attrInts   = 8
-	attrType   = 20
+	attrName    = 1
+	attrF       = 2
+	attrI       = 3
+	attrS       = 4
+	attrT       = 5
+	attrFloats  = 7
+	attrInts    = 8
+	attrStrings = 9
+	attrType    = 20
 
 	tensorDims         = 1
 	tensorDataType     = 2
@@ -86,8 +87,10 @@ type WriteOptions struct {
 const DefaultExternalThreshold = 1800 << 20
 
 // WriteFile writes m to path (and, for large models, its weights to
-// path+".data"). It writes to a temporary file first and renames it, so a
-// failed write never leaves a truncated model behind.
+// path+".data"). Both are written to temporary files first and renamed
+// into place once complete, so a failed write never leaves a truncated or
+// mismatched model behind, and a model read with ReadFile can be written
+// back over itself. WriteFile does not modify m.
 func WriteFile(path string, m *Model, opts WriteOptions) (err error) {
 	threshold := opts.ExternalDataThreshold
 	if threshold == 0 {
@@ -95,20 +98,23 @@ func WriteFile(path string, m *Model, opts WriteOptions) (err error) {
 	}
 	var total int64
 	for _, t := range m.Graph.Initializers {
+		if t == nil {
+			return fmt.Errorf("writing ONNX model %s: initializer is nil", path)
+		}
 		total += t.ByteSize()
 	}
 	dataPath := path + ".data"
-	external := threshold < 0 || total > threshold
-	if external {
-		if err := writeExternalData(dataPath, m.Graph.Initializers); err != nil {
+	var ext map[*Tensor]externalRef
+	var dataTmp string
+	defer func() {
+		if err != nil && dataTmp != "" {
+			os.Remove(dataTmp)
+		}
+	}()
+	if threshold < 0 || total > threshold {
+		ext, dataTmp, err = writeExternalData(dataPath, m.Graph.Initializers)
+		if err != nil {
 			return err
-		}
-	} else {
-		for _, t := range m.Graph.Initializers {
-			t.external = nil
-		}
-		if err := os.Remove(dataPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("removing stale %s: %w", dataPath, err)
 		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
@@ -122,7 +128,7 @@ func WriteFile(path string, m *Model, opts WriteOptions) (err error) {
 		}
 	}()
 	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := Write(bw, m); err != nil {
+	if err := write(bw, m, ext); err != nil {
 		return fmt.Errorf("writing ONNX model %s: %w", path, err)
 	}
 	if err := bw.Flush(); err != nil {
@@ -134,79 +140,90 @@ func WriteFile(path string, m *Model, opts WriteOptions) (err error) {
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return fmt.Errorf("writing ONNX model: %w", err)
 	}
+	if dataTmp != "" {
+		if err := os.Rename(dataTmp, dataPath); err != nil {
+			return fmt.Errorf("writing ONNX model: %w", err)
+		}
+		dataTmp = ""
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing ONNX model: %w", err)
 	}
+	if ext == nil {
+		if err := os.Remove(dataPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing stale %s: %w", dataPath, err)
+		}
+	}
 	return nil
+}
+
+// externalRef says where WriteFile put a tensor's data.
+type externalRef struct {
+	location string
+	offset   int64
+	length   int64
 }
 
 // minExternalBytes is the smallest tensor moved to external data (as the
 // onnx package's size_threshold default).
 const minExternalBytes = 1024
 
-// writeExternalData writes every large initializer's data to path, each at a
-// 4096-byte aligned offset (so ONNX Runtime can memory-map it), and records
-// where in the tensors.
-func writeExternalData(path string, ts []*Tensor) (err error) {
-	f, err := os.Create(path)
+// writeExternalData writes every large initializer's data to a temporary
+// file beside path, each at a 4096-byte aligned offset (so ONNX Runtime can
+// memory-map it), and says where each tensor went and the temporary file's
+// name (the caller renames it to path).
+func writeExternalData(path string, ts []*Tensor) (ext map[*Tensor]externalRef, tmpName string, err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("writing external data: %w", err)
+		return nil, "", fmt.Errorf("writing external data: %w", err)
 	}
 	defer func() {
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("writing external data %s: %w", path, cerr)
 		}
+		if err == nil {
+			err = os.Chmod(f.Name(), 0o644)
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
 	}()
+	ext = map[*Tensor]externalRef{}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	var off int64
 	var pad [4096]byte
 	for _, t := range ts {
-		t.external = nil
 		if t.ByteSize() < minExternalBytes {
 			continue // small constants (shapes, scalars) stay inline: shape inference reads them
 		}
 		if rem := off % 4096; rem != 0 {
 			n := 4096 - rem
 			if _, err := bw.Write(pad[:n]); err != nil {
-				return fmt.Errorf("writing external data %s: %w", path, err)
+				return nil, "", fmt.Errorf("writing external data %s: %w", path, err)
 			}
 			off += n
 		}
-		data, err := t.data()
+		data, err := t.Data()
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		if _, err := bw.Write(data); err != nil {
-			return fmt.Errorf("writing external data %s: %w", path, err)
+			return nil, "", fmt.Errorf("writing external data %s: %w", path, err)
 		}
-		t.external = &externalRef{location: filepath.Base(path), offset: off, length: int64(len(data))}
+		ext[t] = externalRef{location: filepath.Base(path), offset: off, length: int64(len(data))}
 		off += int64(len(data))
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing external data %s: %w", path, err)
+		return nil, "", fmt.Errorf("writing external data %s: %w", path, err)
 	}
-	return nil
+	return ext, f.Name(), nil
 }
 
-// data returns the tensor's bytes, checking their length.
-func (t *Tensor) data() ([]byte, error) {
-	raw := t.Raw
-	if raw == nil && t.Load != nil {
-		var err error
-		raw, err = t.Load()
-		if err != nil {
-			return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
-		}
-	}
-	if int64(len(raw)) != t.ByteSize() {
-		return nil, fmt.Errorf("tensor %s: %d bytes of data for shape %v of %s (want %d)", t.Name, len(raw), t.Dims, t.DataType, t.ByteSize())
-	}
-	return raw, nil
-}
+// Write encodes m to w, with every initializer's data inline.
+func Write(w io.Writer, m *Model) error { return write(w, m, nil) }
 
-// Write encodes m to w. Initializer data is written inline unless WriteFile
-// placed it in an external file.
-func Write(w io.Writer, m *Model) error {
+// write encodes m to w; initializers in ext refer to external data.
+func write(w io.Writer, m *Model, ext map[*Tensor]externalRef) error {
 	var head []byte
 	head = protowire.AppendTag(head, modelIRVersion, protowire.VarintType)
 	head = protowire.AppendVarint(head, uint64(m.IRVersion))
@@ -236,7 +253,11 @@ func Write(w io.Writer, m *Model) error {
 	var small []byte
 	small = appendString(small, graphName, m.Graph.Name)
 	for i := range m.Graph.Nodes {
-		small = appendMessage(small, graphNode, encodeNode(&m.Graph.Nodes[i]))
+		nb, err := encodeNode(&m.Graph.Nodes[i])
+		if err != nil {
+			return fmt.Errorf("node %d (%s %q): %w", i, m.Graph.Nodes[i].OpType, m.Graph.Nodes[i].Name, err)
+		}
+		small = appendMessage(small, graphNode, nb)
 	}
 	for _, vi := range m.Graph.Inputs {
 		small = appendMessage(small, graphInput, encodeValueInfo(vi))
@@ -247,10 +268,18 @@ func Write(w io.Writer, m *Model) error {
 	graphSize := uint64(len(small))
 	heads := make([][]byte, len(m.Graph.Initializers))
 	for i, t := range m.Graph.Initializers {
-		h := encodeTensorHeader(t)
+		if t == nil {
+			return fmt.Errorf("initializer %d is nil", i)
+		}
+		e, isExt := ext[t]
+		var ep *externalRef
+		if isExt {
+			ep = &e
+		}
+		h := encodeTensorHeader(t, ep)
 		heads[i] = h
 		size := uint64(len(h))
-		if t.external == nil {
+		if !isExt {
 			n := uint64(t.ByteSize())
 			size += uint64(protowire.SizeTag(tensorRawData)) + uint64(protowire.SizeBytes(int(n)))
 		}
@@ -269,9 +298,9 @@ func Write(w io.Writer, m *Model) error {
 		h := heads[i]
 		size := uint64(len(h))
 		var data []byte
-		if t.external == nil {
+		if _, isExt := ext[t]; !isExt {
 			var err error
-			if data, err = t.data(); err != nil {
+			if data, err = t.Data(); err != nil {
 				return err
 			}
 			size += uint64(protowire.SizeTag(tensorRawData)) + uint64(protowire.SizeBytes(len(data)))
@@ -309,7 +338,7 @@ func appendMessage(b []byte, num protowire.Number, msg []byte) []byte {
 	return protowire.AppendBytes(b, msg)
 }
 
-func encodeNode(n *Node) []byte {
+func encodeNode(n *Node) ([]byte, error) {
 	var b []byte
 	for _, in := range n.Inputs {
 		b = protowire.AppendTag(b, nodeInput, protowire.BytesType)
@@ -322,13 +351,20 @@ func encodeNode(n *Node) []byte {
 	b = appendString(b, nodeName, n.Name)
 	b = appendString(b, nodeOpType, n.OpType)
 	for i := range n.Attrs {
-		b = appendMessage(b, nodeAttribute, encodeAttr(&n.Attrs[i]))
+		ab, err := encodeAttr(&n.Attrs[i])
+		if err != nil {
+			return nil, fmt.Errorf("attribute %q: %w", n.Attrs[i].Name, err)
+		}
+		b = appendMessage(b, nodeAttribute, ab)
 	}
 	b = appendString(b, nodeDomain, n.Domain)
-	return b
+	return b, nil
 }
 
-func encodeAttr(a *Attr) []byte {
+// encodeAttr encodes an attribute; kinds this package does not model
+// (graphs, sparse tensors, lists of tensors) are an error, never written
+// empty.
+func encodeAttr(a *Attr) ([]byte, error) {
 	var b []byte
 	b = appendString(b, attrName, a.Name)
 	switch a.Type {
@@ -342,11 +378,22 @@ func encodeAttr(a *Attr) []byte {
 		b = protowire.AppendTag(b, attrS, protowire.BytesType)
 		b = protowire.AppendString(b, a.S)
 	case AttrTensor:
-		var tb []byte
-		tb = append(tb, encodeTensorHeader(a.T)...)
+		if a.T == nil {
+			return nil, errors.New("tensor attribute has no tensor")
+		}
+		data, err := a.T.Data()
+		if err != nil {
+			return nil, err
+		}
+		tb := encodeTensorHeader(a.T, nil)
 		tb = protowire.AppendTag(tb, tensorRawData, protowire.BytesType)
-		tb = protowire.AppendBytes(tb, a.T.Raw)
+		tb = protowire.AppendBytes(tb, data)
 		b = appendMessage(b, attrT, tb)
+	case AttrStrings:
+		for _, s := range a.Strings {
+			b = protowire.AppendTag(b, attrStrings, protowire.BytesType)
+			b = protowire.AppendString(b, s)
+		}
 	case AttrFloats:
 		var p []byte
 		for _, f := range a.Floats {
@@ -359,14 +406,17 @@ func encodeAttr(a *Attr) []byte {
 			p = protowire.AppendVarint(p, uint64(v))
 		}
 		b = appendMessage(b, attrInts, p)
+	default:
+		return nil, fmt.Errorf("attribute type %d is not supported", a.Type)
 	}
 	b = protowire.AppendTag(b, attrType, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(a.Type))
-	return b
+	return b, nil
 }
 
-// encodeTensorHeader encodes every TensorProto field but raw_data.
-func encodeTensorHeader(t *Tensor) []byte {
+// encodeTensorHeader encodes every TensorProto field but raw_data; e, when
+// not nil, says where its data lies outside the model.
+func encodeTensorHeader(t *Tensor, e *externalRef) []byte {
 	var b []byte
 	if len(t.Dims) > 0 {
 		var p []byte
@@ -378,7 +428,7 @@ func encodeTensorHeader(t *Tensor) []byte {
 	b = protowire.AppendTag(b, tensorDataType, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(t.DataType))
 	b = appendString(b, tensorName, t.Name)
-	if e := t.external; e != nil {
+	if e != nil {
 		for _, kv := range [][2]string{
 			{"location", e.location},
 			{"offset", itoa(e.offset)},
