@@ -7,7 +7,9 @@ package factory
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 
 	"github.com/bertbench/bertbench/runners"
 	"github.com/bertbench/bertbench/runners/cache"
@@ -77,6 +79,9 @@ func New(spec string, opts Options) (runners.Runner, error) {
 			cfg.APIKey = getenv(EnvOpenAIKey)
 			if cfg.BaseURL == "" {
 				cfg.BaseURL = firstNonEmpty(opts.OpenAIBaseURL, getenv(EnvOpenAIBaseURL))
+				if sp, err = withBaseURL(sp, cfg.BaseURL); err != nil {
+					return nil, err
+				}
 			}
 			cfg.Org = firstNonEmpty(opts.OpenAIOrg, getenv(EnvOpenAIOrg))
 			if cfg.APIKey == "" && cfg.BaseURL == "" {
@@ -97,6 +102,27 @@ func New(spec string, opts Options) (runners.Runner, error) {
 		r = cache.Wrap(r, opts.Cache)
 	}
 	return r, nil
+}
+
+// withBaseURL records in sp a base URL that came from outside the spec
+// (an option or the environment), so that the spec written into results
+// and hashed into cache keys names the server that answered: results from
+// a local server must never be served for api.openai.com. OpenAI's own
+// URL is left implicit.
+func withBaseURL(sp runners.Spec, base string) (runners.Spec, error) {
+	base = strings.TrimRight(base, "/")
+	if base == "" || base == openai.DefaultBaseURL {
+		return sp, nil
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return sp, fmt.Errorf("runner %s: bad OpenAI base URL %q (from --openai-base-url or $%s): want http(s)://host[:port]/v1", sp, base, EnvOpenAIBaseURL)
+	}
+	if u.User != nil {
+		return sp, fmt.Errorf("runner %s: the OpenAI base URL must not carry credentials (they would be written to results); use $%s", sp, EnvOpenAIKey)
+	}
+	sp.BaseURL = base
+	return sp, nil
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -78,3 +78,50 @@ func TestErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBaseURLFromEnvironmentIsPartOfTheSpec: an "openai:" runner pointed at
+// another server by $OPENAI_BASE_URL or --openai-base-url must not share
+// cache entries (or a results "runner" field) with api.openai.com.
+func TestBaseURLFromEnvironmentIsPartOfTheSpec(t *testing.T) {
+	srv := faultserver.New()
+	defer srv.Close()
+	store, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		opts     factory.Options
+		wantSpec string
+	}{
+		{"env", factory.Options{Getenv: env(map[string]string{factory.EnvOpenAIBaseURL: srv.URL + "/v1/"})}, "openai:m@" + srv.URL + "/v1"},
+		{"option", factory.Options{OpenAIBaseURL: srv.URL + "/v1", Getenv: env(nil)}, "openai:m@" + srv.URL + "/v1"},
+		{"default", factory.Options{Getenv: env(map[string]string{factory.EnvOpenAIKey: "k"})}, "openai:m"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Cache = store
+			r, err := factory.New("openai:m", tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Spec() != tc.wantSpec {
+				t.Errorf("Spec() = %q, want %q", r.Spec(), tc.wantSpec)
+			}
+		})
+	}
+	// A result cached for the local server is not served to api.openai.com.
+	local, _ := factory.New("openai:m", factory.Options{Cache: store, OpenAIBaseURL: srv.URL + "/v1", Getenv: env(nil)})
+	if _, err := local.Run(context.Background(), runners.Request{Prompt: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	k1, _ := cache.Key(local.Spec(), "", runners.Request{Prompt: "x"})
+	k2, _ := cache.Key("openai:m", "", runners.Request{Prompt: "x"})
+	if k1 == k2 {
+		t.Error("the local server's results share the cache key of api.openai.com")
+	}
+	for base, want := range map[string]string{"http://u:pw@host/v1": "must not carry credentials", "localhost:8000": "bad OpenAI base URL"} {
+		if _, err := factory.New("openai:m", factory.Options{OpenAIBaseURL: base, Getenv: env(nil)}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("base URL %q: err = %v, want %q", base, err, want)
+		}
+	}
+}
