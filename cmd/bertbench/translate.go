@@ -178,7 +178,7 @@ func runTranslate(c *cli.Context) error {
 		return asUsage(fmt.Errorf("translate: %w", err))
 	}
 	// Fail fast on a missing model, before any output is written.
-	if _, err := runners.Digest(ctx, runner); err != nil {
+	if err := checkModel(ctx, runner, opts.Retry.Timeout); err != nil {
 		return fmt.Errorf("translate: %w", err)
 	}
 
@@ -209,6 +209,18 @@ func runTranslate(c *cli.Context) error {
 		return fmt.Errorf("translate: %d of %d calls failed (see the \"error\" field of those lines)", stats.failed, len(jobs))
 	}
 	return nil
+}
+
+// checkModel asks runners that can (Ollama) whether the model exists,
+// within the per-call timeout.
+func checkModel(ctx context.Context, r runners.Runner, timeout time.Duration) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	_, err := runners.Digest(ctx, r)
+	return err
 }
 
 // requestFromFlags builds the request parameters shared by every line.
@@ -310,7 +322,8 @@ type translateStats struct {
 // translateAll runs every job through r with `workers` goroutines (the
 // runner itself enforces its concurrency limit) and writes one line per
 // finished job, in completion order. A call cut short by ctx (Ctrl-C) is
-// not written: it did not finish.
+// not written: it did not finish. A missing model stops the run after
+// writing the failed line: every further call would fail the same way.
 func translateAll(ctx context.Context, r runners.Runner, jobs []job, workers int, out io.Writer, stderr io.Writer) (translateStats, error) {
 	start := time.Now()
 	if workers <= 0 {
@@ -322,6 +335,7 @@ func translateAll(ctx context.Context, r runners.Runner, jobs []job, workers int
 		mu    sync.Mutex
 		stats translateStats
 		wErr  error
+		stop  error // why the run stopped early (a missing model)
 	)
 	write := func(j job, res runners.Result) {
 		line, err := json.Marshal(outputLine{Line: j.src.Line, ID: j.src.ID, Source: j.src.Text, Result: res})
@@ -369,9 +383,12 @@ func translateAll(ctx context.Context, r runners.Runner, jobs []job, workers int
 				}
 				write(j, res)
 				mu.Lock()
-				failedWrite := wErr != nil
+				if stop == nil && errors.Is(err, runners.ErrModelNotFound) {
+					stop = fmt.Errorf("translate: stopped at line %d: %w", j.src.Line, err)
+				}
+				halt := wErr != nil || stop != nil
 				mu.Unlock()
-				if failedWrite {
+				if halt {
 					cancel()
 				}
 			}
@@ -391,7 +408,10 @@ feed:
 		bar.Finish()
 	}
 	stats.elapsed = time.Since(start)
-	return stats, wErr
+	if wErr != nil {
+		return stats, wErr
+	}
+	return stats, stop
 }
 
 // newTranslateProgress returns a progress bar on w when w is a terminal.

@@ -410,3 +410,24 @@ func TestTranslateUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTranslateMissingModelStops: a model the server does not have stops
+// the run after the first call, with a message saying so, instead of
+// writing one failed line per input line.
+func TestTranslateMissingModelStops(t *testing.T) {
+	srv := faultserver.New(faultserver.NotFound, faultserver.NotFound, faultserver.NotFound)
+	defer srv.Close()
+	dir := t.TempDir()
+	input := writeTranslateInput(t, filepath.Join(dir, "in.txt"), "one\ntwo\nthree\n")
+	code, stdout, stderr := translateCLI(context.Background(), "translate", "--runner", "openai-compatible:no-such-model@"+srv.URL+"/v1",
+		"-i", input, "--no-cache", "--concurrency", "1")
+	if code != exitFailure || !strings.Contains(stderr, "stopped at line 1") || !strings.Contains(stderr, "check the model name") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if srv.Calls() != 1 {
+		t.Errorf("server saw %d calls, want 1", srv.Calls())
+	}
+	if res := readResults(t, stdout); len(res) != 1 || !strings.Contains(res[1].Error, "404") {
+		t.Errorf("results: %s", stdout)
+	}
+}

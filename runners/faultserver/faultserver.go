@@ -2,7 +2,7 @@
 // enough of the OpenAI chat completions API (SSE) and of Ollama's chat and
 // generate API (NDJSON) to answer streamed calls, and injects faults on
 // request: 429 with Retry-After, 500, a hang, a connection reset in the
-// middle of the stream, 400, and a 401 that echoes the caller's API key.
+// middle of the stream, 400, 404, and a 401 that echoes the caller's API key.
 package faultserver
 
 import (
@@ -31,6 +31,7 @@ const (
 	ResetMidStream       // first chunk, then a TCP reset
 	BadRequest           // 400
 	EchoAuth             // 401 whose body repeats the Authorization header
+	NotFound             // 404: the model does not exist
 )
 
 // Output is the text every successful call streams, in two pieces
@@ -138,6 +139,8 @@ func (s *Server) model(d dialect) http.HandlerFunc {
 			}
 		case BadRequest:
 			httpError(w, http.StatusBadRequest, "invalid request: unsupported parameter")
+		case NotFound:
+			httpError(w, http.StatusNotFound, "model \"no-such-model\" not found")
 		case EchoAuth:
 			httpError(w, http.StatusUnauthorized, "Incorrect API key provided: "+strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 		default:
