@@ -135,7 +135,7 @@ func (c *Cache) List() ([]CachedModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, CachedModel{Name: strings.ReplaceAll(name, "--", "/"), Revision: rev, Dir: dir, Manifest: m, Size: dirSize(dir)})
+		out = append(out, CachedModel{Name: strings.ReplaceAll(name, "--", "/"), Revision: rev, Dir: dir, Manifest: m, Size: DirSize(dir)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
@@ -146,7 +146,8 @@ func (c *Cache) List() ([]CachedModel, error) {
 	return out, nil
 }
 
-func dirSize(dir string) int64 {
+// DirSize is the total size of the files under dir (0 when unreadable).
+func DirSize(dir string) int64 {
 	var n int64
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -249,6 +250,18 @@ func (c *Cache) Remove(spec string) ([]string, error) {
 	if cm == nil {
 		return nil, fmt.Errorf("model %s is not in the cache (%s); `bertbench models list` shows what is", spec, c.Root)
 	}
+	repo := cm.Name
+	if cm.Manifest != nil && cm.Manifest.Source != nil && cm.Manifest.Source.Repo != "" {
+		repo = cm.Manifest.Source.Repo
+	}
+	unlock, err := tryLock(c.lockPath(repo, cm.Revision))
+	if errors.Is(err, errLocked) {
+		return nil, fmt.Errorf("model %s is being pulled by another bertbench right now: try again when it is done", spec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	removed := []string{cm.Dir}
 	if err := os.RemoveAll(cm.Dir); err != nil {
 		return nil, err
@@ -299,6 +312,11 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 	if client == nil {
 		client = hub.NewClient()
 	}
+	unlock, err := c.lock(ctx, c.lockPath(repo, rev), repo+"@"+rev)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ckDir := c.checkpointDir(repo, rev)
 	c.logf("pulling %s@%s from %s\n", repo, rev, client.Endpoint)
 	var commit string
@@ -337,8 +355,16 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 	}
 
 	final := c.modelDir(name, rev)
-	tmp := final + ".building"
-	os.RemoveAll(tmp)
+	// Build in a hidden folder beside the final one (List skips names
+	// starting with "."), then swap it in by renames.
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(final), ".building-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp) // gone after the rename; removes a failed build
 	c.logf("building the encoder ...\n")
 	revision := rev
 	if commit != "" && commit != rev {
@@ -346,17 +372,38 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 	}
 	m, err := Import(ctx, ckDir, tmp, ImportOptions{Layer: opts.Layer, FP16: opts.FP16, Name: name, Repo: repo, Revision: revision, Producer: c.Producer})
 	if err != nil {
-		os.RemoveAll(tmp)
 		return nil, err
 	}
-	if err := os.RemoveAll(final); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, final); err != nil {
+	if err := replaceDir(tmp, final); err != nil {
 		return nil, err
 	}
 	c.logf("built %s at layer %d of %d in %s\n", m.Name, m.Layer, m.TotalLayers, final)
 	return ResolveDir(final)
+}
+
+// replaceDir moves the folder src to dst, replacing any folder there: the
+// old one is first moved aside, so dst is missing only between two renames
+// and never half written.
+func replaceDir(src, dst string) error {
+	old := ""
+	if _, err := os.Stat(dst); err == nil {
+		old = filepath.Join(filepath.Dir(dst), ".old-"+filepath.Base(src))
+		if err := os.Rename(dst, old); err != nil {
+			return fmt.Errorf("replacing %s: %w", dst, err)
+		}
+	}
+	if err := os.Rename(src, dst); err != nil {
+		if old != "" {
+			os.Rename(old, dst)
+		}
+		return fmt.Errorf("replacing %s: %w", dst, err)
+	}
+	if old != "" {
+		if err := os.RemoveAll(old); err != nil {
+			return fmt.Errorf("removing the previous %s: %w", dst, err)
+		}
+	}
+	return nil
 }
 
 func shardFiles(index string) ([]string, error) {

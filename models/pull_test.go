@@ -35,6 +35,21 @@ type fakeHub struct {
 	cut     map[string]bool   // file name -> cut the next full GET half way
 	corrupt map[string]bool   // file name -> corrupt the next GET
 	log     []string
+	stopped bool
+}
+
+// finish tells pullsDone that every pull has returned.
+func (h *fakeHub) finish() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+}
+
+// pullsDone reports whether finish was called.
+func (h *fakeHub) pullsDone() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.stopped
 }
 
 func newFakeHub() *fakeHub {
@@ -411,4 +426,77 @@ func shardFixture(t *testing.T, fixture string) map[string][]byte {
 		files[f], _ = os.ReadFile(filepath.Join(fixtureDir(fixture), f))
 	}
 	return files
+}
+
+// TestConcurrentPullsOfOneModel pulls one model from several goroutines
+// into one cache (as from several shells): the cache lock makes them take
+// turns, so the weights are downloaded once, every pull succeeds, and
+// `models list` run meanwhile never sees a half-built folder.
+func TestConcurrentPullsOfOneModel(t *testing.T) {
+	fh := newFakeHub()
+	fh.addFixture(t, "test-org/tiny-mbert", "tiny-mbert")
+	srv := httptest.NewServer(fh)
+	defer srv.Close()
+	root := t.TempDir()
+	ctx := context.Background()
+	const pulls = 4
+	var wg sync.WaitGroup
+	errs := make([]error, pulls)
+	for i := range pulls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A cache (and hub client) per goroutine, as separate processes have.
+			cache := &models.Cache{Root: root, Hub: &hub.Client{Endpoint: srv.URL, HTTP: srv.Client()}}
+			_, errs[i] = cache.Pull(ctx, "test-org/tiny-mbert", models.PullOptions{Layer: 2})
+		}()
+	}
+	done := make(chan struct{})
+	var listErr error
+	go func() {
+		defer close(done)
+		cache := models.NewCache(root)
+		for {
+			list, err := cache.List()
+			if err != nil {
+				listErr = err
+				return
+			}
+			for _, m := range list {
+				if m.Manifest == nil || m.Revision != "main" {
+					listErr = fmt.Errorf("list shows %+v", m)
+					return
+				}
+			}
+			if fh.pullsDone() {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	fh.finish()
+	<-done
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("pull %d: %v", i, err)
+		}
+	}
+	if listErr != nil {
+		t.Errorf("list during the pulls: %v", listErr)
+	}
+	if n := len(fh.requests("GET /lfs/")); n != 1 {
+		t.Errorf("the weights were downloaded %d times, want once", n)
+	}
+	r, err := models.NewCache(root).Resolve(ctx, "test-org/tiny-mbert", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.ValidateONNX(r.Dir); err != nil {
+		t.Error(err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, "models"))
+	if len(entries) != 1 {
+		t.Errorf("models folder holds %v, want the one model", entries)
+	}
 }
