@@ -102,7 +102,7 @@ func modelsImportCommand() *cli.Command {
 			}
 			fmt.Fprintf(c.App.Writer, "built %s: %s, layer %d of %d, hidden %d, %s, in %s (%s)\n",
 				c.String("output"), m.Name, m.Layer, m.TotalLayers, m.HiddenSize, m.Precision,
-				time.Since(start).Round(time.Millisecond), modelsHumanSize(modelsDirSize(c.String("output"))))
+				time.Since(start).Round(time.Millisecond), hub.HumanBytes(models.DirSize(c.String("output"))))
 			return nil
 		},
 	}
@@ -181,7 +181,7 @@ func modelsListCommand() *cli.Command {
 					layer = fmt.Sprintf("%d of %d", m.Manifest.Layer, m.Manifest.TotalLayers)
 					prec = m.Manifest.Precision
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Revision, layer, prec, modelsHumanSize(m.Size), m.Dir)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Revision, layer, prec, hub.HumanBytes(m.Size), m.Dir)
 			}
 			return tw.Flush()
 		},
@@ -213,7 +213,7 @@ func modelsInfoCommand() *cli.Command {
 				}
 				return asUsage(err)
 			}
-			fmt.Fprintf(w, "%s\n  folder: %s (%s)\n", r.Name, r.Dir, modelsHumanSize(modelsDirSize(r.Dir)))
+			fmt.Fprintf(w, "%s\n  folder: %s (%s)\n", r.Name, r.Dir, hub.HumanBytes(models.DirSize(r.Dir)))
 			if m := r.Manifest; m != nil {
 				fmt.Fprintf(w, "  architecture: %s, layer %d of %d, hidden %d, max length %d, %s\n", m.Architecture, m.Layer, m.TotalLayers, m.HiddenSize, m.MaxLength, m.Precision)
 				fmt.Fprintf(w, "  tokenizer: %s\n", m.Tokenizer)
@@ -316,7 +316,7 @@ func modelsSynthCommand() *cli.Command {
 			}
 			fmt.Fprintf(c.App.Writer, "built %s in %s: %s at layer %d of %d (model.onnx %s, model.safetensors %s)\n",
 				out, time.Since(start).Round(time.Millisecond), m.Name, m.Layer, m.TotalLayers,
-				modelsHumanSize(modelsFileSize(filepath.Join(out, models.ONNXFile))), modelsHumanSize(modelsFileSize(filepath.Join(out, "model.safetensors"))))
+				hub.HumanBytes(modelsFileSize(filepath.Join(out, models.ONNXFile))), hub.HumanBytes(modelsFileSize(filepath.Join(out, "model.safetensors"))))
 			return nil
 		},
 	}
@@ -351,27 +351,4 @@ func modelsFileSize(path string) int64 {
 		return 0
 	}
 	return st.Size()
-}
-
-func modelsDirSize(dir string) int64 {
-	var n int64
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if info, err := e.Info(); err == nil && !e.IsDir() {
-			n += info.Size()
-		}
-	}
-	return n
-}
-
-func modelsHumanSize(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	case n < 1<<30:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 }

@@ -323,7 +323,7 @@ func (c *Client) fetch(ctx context.Context, repo, revision, file, dest string, i
 			if !strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", have)) {
 				return &corruptError{fmt.Sprintf("server resumed at %q, want byte %d", resp.Header.Get("Content-Range"), have)}
 			}
-			c.logf("%s: resuming at %s\n", file, humanBytes(have))
+			c.logf("%s: resuming at %s\n", file, HumanBytes(have))
 		case resp.StatusCode == http.StatusOK:
 			if have > 0 { // the server ignored Range: start over
 				have = 0
@@ -346,7 +346,7 @@ func (c *Client) fetch(ctx context.Context, repo, revision, file, dest string, i
 		}
 		if err != nil {
 			// Keep the .part: the next call resumes from here.
-			return fmt.Errorf("downloading %s (%s kept in %s; run again to resume): %w", file, humanBytes(have+n), part, err)
+			return fmt.Errorf("downloading %s (%s kept in %s; run again to resume): %w", file, HumanBytes(have+n), part, err)
 		}
 		have += n
 	}
@@ -390,7 +390,7 @@ func (p *progress) Write(b []byte) (int, error) {
 	}
 	if !p.started {
 		p.started = true
-		p.c.logf("downloading %s (%s)\n", p.name, humanBytes(p.total))
+		p.c.logf("downloading %s (%s)\n", p.name, HumanBytes(p.total))
 	}
 	if p.c.Terminal && time.Since(p.last) > 200*time.Millisecond {
 		p.last = time.Now()
@@ -401,9 +401,9 @@ func (p *progress) Write(b []byte) (int, error) {
 
 func (p *progress) line() string {
 	if p.total > 0 {
-		return fmt.Sprintf("%s / %s (%3.0f%%)   ", humanBytes(p.done), humanBytes(p.total), 100*float64(p.done)/float64(p.total))
+		return fmt.Sprintf("%s / %s (%3.0f%%)   ", HumanBytes(p.done), HumanBytes(p.total), 100*float64(p.done)/float64(p.total))
 	}
-	return humanBytes(p.done) + "   "
+	return HumanBytes(p.done) + "   "
 }
 
 func (p *progress) finish(ok bool) {
@@ -414,11 +414,13 @@ func (p *progress) finish(ok bool) {
 		p.c.logf("\r  %s\n", p.line())
 	}
 	if ok {
-		p.c.logf("  %s: %s done\n", p.name, humanBytes(p.done))
+		p.c.logf("  %s: %s done\n", p.name, HumanBytes(p.done))
 	}
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes a byte count for people: "512 B", "1.5 KiB",
+// "420.3 MiB", "1.07 GiB" ("size unknown" when negative).
+func HumanBytes(n int64) string {
 	switch {
 	case n < 0:
 		return "size unknown"
