@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/bertbench/bertbench/models/onnxpb"
 )
 
 // Names of the graph inputs and output an encoder must have.
@@ -84,7 +86,10 @@ func NewEncoder(path string, opts EncoderOptions) (enc *Encoder, err error) {
 	if name == "" {
 		name = "cpu"
 	}
-	ins, outs, err := ort.GetInputOutputInfoWithOptions(path, so)
+	// The graph's inputs and outputs are read from the file statically
+	// (streaming past the weights), so ONNX Runtime builds the graph only
+	// once, for the session.
+	ins, outs, err := graphIO(path)
 	if err != nil {
 		return nil, asInput(fmt.Errorf("encoder %s: not a loadable ONNX model: %w (re-export it, or rebuild the folder with `bertbench models import`)", path, err))
 	}
@@ -97,6 +102,44 @@ func NewEncoder(path string, opts EncoderOptions) (enc *Encoder, err error) {
 		return nil, asInput(fmt.Errorf("encoder %s: %w", path, err))
 	}
 	return e, nil
+}
+
+// graphIO reads the ONNX model at path and describes its graph's inputs
+// (weights listed as inputs by old exporters left out) and outputs the way
+// ONNX Runtime does. ONNX's element type numbers are ONNX Runtime's.
+func graphIO(path string) (ins, outs []ort.InputOutputInfo, err error) {
+	m, err := onnxpb.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	g := &m.Graph
+	weights := make(map[string]bool, len(g.Initializers))
+	for _, t := range g.Initializers {
+		weights[t.Name] = true
+	}
+	info := func(v onnxpb.ValueInfo) ort.InputOutputInfo {
+		io := ort.InputOutputInfo{Name: v.Name, OrtValueType: ort.ONNXTypeTensor, DataType: ort.TensorElementDataType(v.ElemType)}
+		if v.ElemType == 0 {
+			io.OrtValueType = ort.ONNXTypeUnknown // a sequence, map or optional
+		}
+		for _, d := range v.Shape {
+			n := d.Value
+			if d.Param != "" || n <= 0 {
+				n = -1
+			}
+			io.Dimensions = append(io.Dimensions, n)
+		}
+		return io
+	}
+	for _, v := range g.Inputs {
+		if !weights[v.Name] {
+			ins = append(ins, info(v))
+		}
+	}
+	for _, v := range g.Outputs {
+		outs = append(outs, info(v))
+	}
+	return ins, outs, nil
 }
 
 // checkGraph validates the graph's inputs and outputs and records how to
@@ -215,9 +258,18 @@ func (e *Encoder) Encode(ctx context.Context, ids [][]int32, pad int32) (out []f
 		return nil, 0, 0, fmt.Errorf("encoder: run options: %w", err)
 	}
 	defer ro.Destroy()
-	stop := context.AfterFunc(ctx, func() { ro.Terminate() })
+	// Cancelling ctx terminates the run. The deferred Destroy of ro must
+	// not race a Terminate in progress: when stop reports that the
+	// callback already started, wait for it to finish.
+	terminated := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(terminated)
+		ro.Terminate()
+	})
 	err = e.session.RunWithOptions(inputs, outputs, ro)
-	stop()
+	if !stop() {
+		<-terminated
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, 0, 0, ctx.Err()

@@ -19,7 +19,10 @@ type PRF struct {
 //
 // Every token, special tokens included, is a match target; a token's weight
 // decides how much its own best match counts. Real is the number of tokens
-// that are not special: a sentence with none scores 0,0,0.
+// besides the special tokens added around every text ([CLS] … [SEP]): a
+// sentence with none scores 0,0,0, as in the reference (which tests the
+// length). A special token spelled out in the text counts as real; it
+// weighs 0, so a sentence of only such tokens has an undefined P or R.
 type Embedding struct {
 	Dim     int
 	Vecs    []float32 // len(Weights)*Dim, token-major

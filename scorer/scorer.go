@@ -149,6 +149,9 @@ type Scorer struct {
 	tok      Tokenizer
 	enc      *Encoder
 	specials map[int32]bool
+	// added is how many ids the tokenizer puts around every text (the
+	// specials): a text with no more ids than that is empty.
+	added    int
 	layer    int
 	baseline *Baseline
 	hash     string
@@ -200,6 +203,7 @@ func New(ctx context.Context, opts Options) (*Scorer, error) {
 		return nil, fmt.Errorf("scorer: the tokenizer returned %d encodings for 1 text", len(empty))
 	}
 	s.specials = map[int32]bool{}
+	s.added = len(empty[0])
 	for _, id := range empty[0] {
 		s.specials[id] = true
 	}
@@ -317,25 +321,50 @@ func (s *Scorer) Close() error {
 // IDF computes the idf table over refs, one document per entry
 // (duplicates count).
 func (s *Scorer) IDF(ctx context.Context, refs []string) (*IDFTable, error) {
+	t, _, err := s.idf(ctx, refs, false)
+	return t, err
+}
+
+// idf computes the idf table over refs and, when keep is set, returns
+// each entry's token ids too, so that scoring need not tokenize the
+// references again.
+func (s *Scorer) idf(ctx context.Context, refs []string, keep bool) (*IDFTable, [][]int32, error) {
 	c := newDFCounter()
+	var kept [][]int32
+	if keep {
+		kept = make([][]int32, 0, len(refs))
+	}
 	const step = 1024
 	for lo := 0; lo < len(refs); lo += step {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		part := refs[lo:min(lo+step, len(refs))]
-		ids, err := safeEncode(s.tok, part)
+		ids, err := s.encode(part)
 		if err != nil {
-			return nil, err
-		}
-		if len(ids) != len(part) {
-			return nil, fmt.Errorf("tokenizer returned %d encodings for %d texts", len(ids), len(part))
+			return nil, nil, err
 		}
 		for _, x := range ids {
 			c.add(x)
 		}
+		if keep {
+			kept = append(kept, ids...)
+		}
 	}
-	return c.table(), nil
+	return c.table(), kept, nil
+}
+
+// encode tokenizes texts, checking that the tokenizer gave one encoding
+// per text.
+func (s *Scorer) encode(texts []string) ([][]int32, error) {
+	ids, err := safeEncode(s.tok, texts)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != len(texts) {
+		return nil, fmt.Errorf("tokenizer returned %d encodings for %d texts", len(ids), len(texts))
+	}
+	return ids, nil
 }
 
 // Score scores each candidate against its references: refs[i] holds the
@@ -355,12 +384,21 @@ func (s *Scorer) Score(ctx context.Context, cands []string, refs [][]string) (*R
 	if s.enc.session == nil {
 		return nil, errors.New("scorer: used after Close")
 	}
-	w, err := s.weigher(ctx, refs)
+	w, refIDs, err := s.weigher(ctx, refs)
 	if err != nil {
 		return nil, err
 	}
+	in := &input{cands: cands, refs: refs, refIDs: refIDs, weight: w}
+	if refIDs != nil {
+		in.refStart = make([]int, len(refs))
+		n := 0
+		for i, r := range refs {
+			in.refStart[i] = n
+			n += len(r)
+		}
+	}
 	res := &Result{Hash: s.hash, Pairs: make([]PRF, len(cands))}
-	if err := s.run(ctx, cands, refs, w, res.Pairs, &res.Stats); err != nil {
+	if err := s.run(ctx, in, res.Pairs, &res.Stats); err != nil {
 		return nil, err
 	}
 	var sum [3]float64
@@ -379,36 +417,50 @@ func (s *Scorer) Score(ctx context.Context, cands []string, refs [][]string) (*R
 	return res, nil
 }
 
-// weigher returns the token weight function for one Score call.
-func (s *Scorer) weigher(ctx context.Context, refs [][]string) (func(int32) float64, error) {
+// weigher returns the token weight function for one Score call. With idf
+// computed over refs it also returns the references' token ids, one entry
+// per reference in order (refs flattened), which the idf pass had to
+// compute anyway; they cost 4 bytes a token, less than the text itself.
+func (s *Scorer) weigher(ctx context.Context, refs [][]string) (func(int32) float64, [][]int32, error) {
 	switch {
 	case s.opts.IDFTable != nil:
-		return s.opts.IDFTable.Weight, nil
+		return s.opts.IDFTable.Weight, nil, nil
 	case s.opts.IDF:
 		var flat []string
 		for _, r := range refs {
 			flat = append(flat, r...)
 		}
-		t, err := s.IDF(ctx, flat)
+		t, ids, err := s.idf(ctx, flat, true)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return t.Weight, nil
+		return t.Weight, ids, nil
 	default:
 		return func(id int32) float64 {
 			if s.specials[id] {
 				return 0
 			}
 			return 1
-		}, nil
+		}, nil, nil
 	}
+}
+
+// input is what one Score call scores.
+type input struct {
+	cands  []string
+	refs   [][]string
+	weight func(int32) float64
+	// refIDs, when not nil, holds the references' token ids, flattened;
+	// refs[i][k]'s are refIDs[refStart[i]+k].
+	refIDs   [][]int32
+	refStart []int
 }
 
 // sentence is one distinct text of a chunk.
 type sentence struct {
 	ids     []int32
 	weights []float64
-	real    int
+	real    int // ids besides the specials added around every text
 	off     int // first token's row in the chunk's arena
 }
 
@@ -425,13 +477,13 @@ type chunk struct {
 
 // run scores pairs chunk by chunk: one goroutine tokenizes and plans the
 // next chunk while this one encodes and matches the current one.
-func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weight func(int32) float64, out []PRF, st *Stats) error {
+func (s *Scorer) run(ctx context.Context, in *input, out []PRF, st *Stats) error {
 	g, ctx := errgroup.WithContext(ctx)
 	chunks := make(chan *chunk, 1)
 	g.Go(func() error {
 		defer close(chunks)
-		for lo := 0; lo < len(cands); {
-			c, err := s.plan(cands, refs, lo, weight)
+		for lo := 0; lo < len(in.cands); {
+			c, err := s.plan(in, lo)
 			if err != nil {
 				return err
 			}
@@ -451,7 +503,7 @@ func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weigh
 				hidden int
 				err    error
 			)
-			arena, hidden, err = s.embed(ctx, c, arena, len(cands), st)
+			arena, hidden, err = s.embed(ctx, c, arena, len(in.cands), st)
 			if err != nil {
 				return err
 			}
@@ -471,7 +523,7 @@ func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weigh
 				}
 			}
 			if s.opts.Progress != nil {
-				s.opts.Progress(c.hi, len(cands))
+				s.opts.Progress(c.hi, len(in.cands))
 			}
 		}
 		return nil
@@ -482,18 +534,30 @@ func (s *Scorer) run(ctx context.Context, cands []string, refs [][]string, weigh
 // plan takes pairs from lo on until their distinct sentences hold about
 // s.opts.ChunkTokens tokens, tokenizes them, weighs their tokens and cuts
 // them into batches.
-func (s *Scorer) plan(cands []string, refs [][]string, lo int, weight func(int32) float64) (*chunk, error) {
+func (s *Scorer) plan(in *input, lo int) (*chunk, error) {
 	c := &chunk{lo: lo}
 	index := map[string]int{}
-	var texts []string
-	var ids [][]int32
-	intern := func(t string) int {
-		if k, ok := index[t]; ok {
+	var (
+		ids     [][]int32 // per distinct text
+		pending []string  // texts not tokenized yet
+		at      []int     // their indices in ids
+	)
+	// intern returns text's sentence index; known, when not nil, are its
+	// ids (a reference tokenized by the idf pass).
+	intern := func(text string, known []int32) int {
+		if k, ok := index[text]; ok {
 			return k
 		}
-		index[t] = len(texts)
-		texts = append(texts, t)
-		return len(texts) - 1
+		k := len(ids)
+		index[text] = k
+		ids = append(ids, known)
+		if known == nil {
+			pending = append(pending, text)
+			at = append(at, k)
+		} else {
+			c.tokens += len(known)
+		}
+		return k
 	}
 	// Pairs are taken a group at a time, each group's new sentences
 	// tokenized in one call.
@@ -505,42 +569,50 @@ func (s *Scorer) plan(cands []string, refs [][]string, lo int, weight func(int32
 	}
 	group := min(max(limit/128, 1), 256)
 	hi := lo
-	for hi < len(cands) && c.tokens < limit {
-		end := min(hi+group, len(cands))
-		first := len(texts)
+	for hi < len(in.cands) && c.tokens < limit {
+		end := min(hi+group, len(in.cands))
+		pending, at = pending[:0], at[:0]
 		for i := hi; i < end; i++ {
-			c.cand = append(c.cand, intern(cands[i]))
-			rs := make([]int, len(refs[i]))
-			for k, r := range refs[i] {
-				rs[k] = intern(r)
+			// References first: a candidate equal to one reuses its ids.
+			rs := make([]int, len(in.refs[i]))
+			for k, r := range in.refs[i] {
+				var known []int32
+				if in.refIDs != nil {
+					known = in.refIDs[in.refStart[i]+k]
+					if known == nil {
+						known = []int32{} // tokenized, no ids
+					}
+				}
+				rs[k] = intern(r, known)
 			}
 			c.refs = append(c.refs, rs)
+			c.cand = append(c.cand, intern(in.cands[i], nil))
 		}
-		got, err := safeEncode(s.tok, texts[first:])
-		if err != nil {
-			return nil, err
+		if len(pending) > 0 {
+			got, err := s.encode(pending)
+			if err != nil {
+				return nil, err
+			}
+			for j, x := range got {
+				ids[at[j]] = x
+				c.tokens += len(x)
+			}
 		}
-		if len(got) != len(texts)-first {
-			return nil, fmt.Errorf("tokenizer returned %d encodings for %d texts", len(got), len(texts)-first)
-		}
-		for _, x := range got {
-			c.tokens += len(x)
-		}
-		ids = append(ids, got...)
 		hi = end
 	}
 	c.hi = hi
 	c.tokens = 0
-	c.sents = make([]sentence, len(texts))
-	order := make([]int, 0, len(texts))
+	c.sents = make([]sentence, len(ids))
+	order := make([]int, 0, len(ids))
 	for k, x := range ids {
 		st := sentence{ids: x, weights: make([]float64, len(x)), off: c.tokens}
 		for t, id := range x {
-			st.weights[t] = weight(id)
-			if !s.specials[id] {
-				st.real++
-			}
+			st.weights[t] = in.weight(id)
 		}
+		// As in the reference, a text is empty when it has only the ids
+		// added around every text; a text that spells out a special token
+		// ("[SEP]") is not empty, its tokens just weigh 0.
+		st.real = max(len(x)-s.added, 0)
 		c.tokens += len(x)
 		c.sents[k] = st
 		if len(x) > 0 {

@@ -472,3 +472,81 @@ func TestScoreCancel(t *testing.T) {
 		t.Errorf("cancelled Score ran to the end (%d of %d pairs)", done, len(cands))
 	}
 }
+
+// TestSpelledOutSpecialToken: a text that spells out a special token
+// ("[SEP]") is not empty, as in the reference (which tests the length):
+// its tokens all weigh 0, so its side is undefined (NaN) and F is 0,
+// while the other side scores normally.
+func TestSpelledOutSpecialToken(t *testing.T) {
+	g := readGolden(t, "tiny-mbert")
+	s := newFixtureScorer(t, "tiny-mbert", g, false, false, nil)
+	res, err := s.Score(context.Background(), []string{"[SEP]", "谢谢", ""}, [][]string{{"谢谢"}, {"[SEP]"}, {"[SEP]"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Pairs
+	if !math.IsNaN(p[0].P) || math.IsNaN(p[0].R) || p[0].R <= 0 || p[0].F != 0 {
+		t.Errorf("candidate [SEP]: %+v, want P NaN, R > 0, F 0", p[0])
+	}
+	if math.IsNaN(p[1].P) || p[1].P <= 0 || !math.IsNaN(p[1].R) || p[1].F != 0 {
+		t.Errorf("reference [SEP]: %+v, want P > 0, R NaN, F 0", p[1])
+	}
+	if p[2] != (scorer.PRF{}) {
+		t.Errorf("empty candidate: %+v, want 0,0,0", p[2])
+	}
+	if res.Stats.EmptyCandidates != 1 || res.Stats.EmptyReferences != 0 {
+		t.Errorf("stats %+v: want 1 empty candidate, no empty reference", res.Stats)
+	}
+}
+
+// recordingTokenizer counts the texts it is asked to tokenize.
+type recordingTokenizer struct {
+	scorer.Tokenizer
+	mu    sync.Mutex
+	texts map[string]int
+}
+
+func (r *recordingTokenizer) EncodeBatch(texts []string) ([][]int32, error) {
+	r.mu.Lock()
+	for _, s := range texts {
+		r.texts[s]++
+	}
+	r.mu.Unlock()
+	return r.Tokenizer.EncodeBatch(texts)
+}
+
+// TestIDFTokenizesReferencesOnce: with idf, the idf pass's token ids are
+// reused for scoring: no reference is tokenized twice, and the scores are
+// the reference's.
+func TestIDFTokenizesReferencesOnce(t *testing.T) {
+	name := "tiny-roberta"
+	g := readGolden(t, name)
+	c := caseByLabel(t, g, "multiref")
+	rt := &recordingTokenizer{Tokenizer: tokenizerOf(t, fixtureDir(name)), texts: map[string]int{}}
+	s := newFixtureScorer(t, name, g, true, false, func(o *scorer.Options) { o.Tokenizer = rt; o.ChunkTokens = 64 })
+	refs := c.refLists(t)
+	res, err := s.Score(context.Background(), c.Cands, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An identical text among the references (or a candidate equal to one)
+	// is tokenized once per reference entry by the idf pass, which counts
+	// every entry.
+	want := map[string]int{}
+	for _, rs := range refs {
+		for _, r := range rs {
+			want[r]++
+		}
+	}
+	for r, n := range want {
+		if got := rt.texts[r]; got != n {
+			t.Errorf("reference %q tokenized %d times, want %d (once per entry, by the idf pass)", r, got, n)
+		}
+	}
+	idf := caseByLabel(t, g, "idf")
+	res, err = s.Score(context.Background(), idf.Cands, idf.refLists(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comparePRF(t, "idf", res.Pairs, idf.PRF, goldenTol)
+}

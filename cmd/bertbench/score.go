@@ -190,7 +190,7 @@ func warnScores(w io.Writer, res *scorer.Result) {
 		fmt.Fprintf(w, "bertbench: warning: %d empty candidate(s) and %d empty reference(s) (no tokens); their pairs score 0, as in the reference\n", e.EmptyCandidates, e.EmptyReferences)
 	}
 	if n := undefinedPairs(res); n > 0 {
-		fmt.Fprintf(w, "bertbench: warning: %d of %d pairs have an undefined P or R (every token weighs 0 under idf); they are NaN (null in JSON), as in the reference, and so are the means\n", n, len(res.Pairs))
+		fmt.Fprintf(w, "bertbench: warning: %d of %d pairs have an undefined P or R (every token of a side weighs 0: under idf, or spelled-out special tokens only); they are NaN (null in JSON), as in the reference, and so are the means\n", n, len(res.Pairs))
 	}
 }
 
