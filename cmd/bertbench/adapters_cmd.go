@@ -12,7 +12,9 @@ import (
 )
 
 // adaptersCommand is `bertbench translate adapters`: register LoRA
-// fine-tunes in Ollama and list what is registered.
+// fine-tunes in Ollama and list what is registered. Its help and messages
+// name the command by its place in the tree, so it works unchanged as a
+// top-level `bertbench adapters`.
 func adaptersCommand() *cli.Command {
 	host := &cli.StringFlag{Name: "host", Usage: "Ollama server `URL` (default $OLLAMA_HOST, else http://127.0.0.1:11434)"}
 	return &cli.Command{
@@ -22,7 +24,7 @@ func adaptersCommand() *cli.Command {
 			{
 				Name:      "create",
 				Usage:     "register base model + LoRA adapter under a new name",
-				UsageText: "bertbench translate adapters create --name NAME --base MODEL --adapter PATH [--host URL]",
+				ArgsUsage: "--name NAME --base MODEL --adapter PATH [--host URL]",
 				Description: `PATH is a GGUF LoRA adapter file (llama.cpp's convert_lora_to_gguf.py
 writes one), or a PEFT folder with adapter_config.json and
 adapter_model.safetensors (Ollama converts it; llama and gemma2 bases). The
@@ -53,7 +55,7 @@ is then runner spec ollama:NAME. Registering an existing name replaces it.`,
 			{
 				Name:      "list",
 				Usage:     "list the server's models, marking fine-tunes (models with an adapter)",
-				UsageText: "bertbench translate adapters list [--host URL] [--json] [--all]",
+				ArgsUsage: "[--host URL] [--json] [--all]",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "all", Usage: "list every model, not only those with an adapter"},
 					&cli.BoolFlag{Name: "json", Usage: "print JSON"},
@@ -92,7 +94,8 @@ is then runner spec ollama:NAME. Registering an existing name replaces it.`,
 						return err
 					}
 					if len(shown) == 0 {
-						fmt.Fprintf(c.App.ErrWriter, "adapters: no fine-tuned models on %s (register one with `bertbench translate adapters create`; --all lists every model)\n", srv.URL())
+						create := strings.TrimSuffix(c.Command.HelpName, " list") + " create"
+						fmt.Fprintf(c.App.ErrWriter, "adapters: no fine-tuned models on %s (register one with `%s`; --all lists every model)\n", srv.URL(), create)
 					}
 					return nil
 				},

@@ -9,7 +9,7 @@ import (
 )
 
 // cacheCommand is `bertbench translate cache`: where the response cache is,
-// and clearing it.
+// and clearing it. It works unchanged as a top-level `bertbench cache`.
 func cacheCommand() *cli.Command {
 	dirFlag := &cli.StringFlag{Name: "cache-dir", Usage: "response cache `DIR` (default $BERTBENCH_CACHE_DIR, else $XDG_CACHE_HOME/bertbench/responses)", TakesFile: true}
 	open := func(c *cli.Context) (*cache.Store, error) {
@@ -25,7 +25,7 @@ func cacheCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "cache",
-		Usage: "show or clear the response cache",
+		Usage: "show or clear the response cache of translate (model outputs; not the BERTScore model cache)",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "dir",

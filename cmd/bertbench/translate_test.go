@@ -431,3 +431,23 @@ func TestTranslateMissingModelStops(t *testing.T) {
 		t.Errorf("results: %s", stdout)
 	}
 }
+
+// TestAdaptersAndCacheWorkAtTopLevel: the constructors behind `translate
+// adapters` and `translate cache` work unchanged as `bertbench adapters`
+// and `bertbench cache`, naming themselves by their place in the tree.
+func TestAdaptersAndCacheWorkAtTopLevel(t *testing.T) {
+	var out, errOut bytes.Buffer
+	app := newApp(strings.NewReader(""), &out, &errOut)
+	app.Commands = append(app.Commands, adaptersCommand(), cacheCommand())
+	dir := t.TempDir()
+	if err := app.Run([]string{"bertbench", "cache", "dir", "--cache-dir", dir}); err != nil || strings.TrimSpace(out.String()) != dir {
+		t.Fatalf("cache dir: %v, stdout %q", err, out.String())
+	}
+	out.Reset()
+	if err := app.Run([]string{"bertbench", "adapters", "create", "--help"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "bertbench adapters create [command options] --name NAME") || strings.Contains(out.String(), "translate") {
+		t.Errorf("help:\n%s", out.String())
+	}
+}

@@ -165,5 +165,5 @@ func (s *Server) reachError(what string, err error) error {
 	if errors.As(err, &se) {
 		return fmt.Errorf("ollama at %s: %s: %w", s.URL(), what, err)
 	}
-	return fmt.Errorf("ollama: %s: cannot reach the server at %s (is `ollama serve` running? set OLLAMA_HOST or put @http://host:port in the runner spec): %w", what, s.URL(), err)
+	return fmt.Errorf("ollama: %s: cannot reach the server at %s (is `ollama serve` running? point bertbench at it with $OLLAMA_HOST, --host, or @http://host:port in the runner spec): %w", what, s.URL(), err)
 }
