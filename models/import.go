@@ -119,6 +119,11 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, err
 	}
+	// A manifest left by an earlier build must not describe the new
+	// model.onnx should this build fail half way.
+	if err := os.Remove(filepath.Join(outDir, ManifestFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("removing the old manifest: %w", err)
+	}
 	if err := onnxpb.WriteFile(filepath.Join(outDir, ONNXFile), model, opts.Write); err != nil {
 		return nil, err
 	}

@@ -84,15 +84,31 @@ func ReadManifest(dir string) (*Manifest, error) {
 	return &m, nil
 }
 
-// WriteManifest writes m to dir/bertbench.json.
+// WriteManifest writes m to dir/bertbench.json, atomically (a temporary
+// file renamed into place).
 func WriteManifest(dir string, m *Manifest) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding model manifest: %w", err)
 	}
 	path := filepath.Join(dir, ManifestFile)
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+	tmp, err := os.CreateTemp(dir, ManifestFile+".tmp*")
+	if err != nil {
 		return fmt.Errorf("writing model manifest: %w", err)
+	}
+	_, err = tmp.Write(append(data, '\n'))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing model manifest %s: %w", path, err)
 	}
 	return nil
 }

@@ -372,3 +372,26 @@ func TestImportPretrainingNames(t *testing.T) {
 		})
 	}
 }
+
+// TestImportOverAnEarlierBuildFailing checks that a failed rebuild into a
+// folder does not leave the earlier build's manifest describing it.
+func TestImportOverAnEarlierBuildFailing(t *testing.T) {
+	out := t.TempDir()
+	if _, err := models.Import(context.Background(), fixtureDir("tiny-mbert"), out, models.ImportOptions{Layer: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// A model.onnx that cannot be replaced (a folder in its way) makes the
+	// rebuild fail after it has started writing.
+	if err := os.Remove(filepath.Join(out, models.ONNXFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(out, models.ONNXFile, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Import(context.Background(), fixtureDir("tiny-mbert"), out, models.ImportOptions{Layer: 3}); err == nil {
+		t.Fatal("rebuild over a folder named model.onnx succeeded")
+	}
+	if m, err := models.ReadManifest(out); err != nil || m != nil {
+		t.Errorf("after the failed rebuild the folder still has a manifest %+v (%v)", m, err)
+	}
+}
