@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // IDFTable holds inverse document frequencies by token id, as
@@ -90,6 +93,17 @@ func ParseIDFTable(r io.Reader, name string) (*IDFTable, error) {
 		t.IDF[int32(id)] = v
 	}
 	return t, nil
+}
+
+// digest is a short hex digest of the table's contents (ids in order).
+func (t *IDFTable) digest() string {
+	ids := slices.Sorted(maps.Keys(t.IDF))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d,%v", t.NumDocs, t.Default)
+	for _, id := range ids {
+		fmt.Fprintf(&b, ";%d=%v", id, t.IDF[id])
+	}
+	return digest(b.String())
 }
 
 func finiteNonNeg(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) && v >= 0 }

@@ -20,6 +20,8 @@ package scorer
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -277,7 +279,10 @@ func (s *Scorer) resolveLayerAndBaseline() error {
 
 // makeHash builds the configuration hash, in the reference's style
 // (<model>_L<layer>_<idf|no-idf>_version=...), extended with what else can
-// move a score here.
+// move a score here: the tokenizer's semantics, the runtime, the execution
+// provider, the precision and, where the numbers come from the caller, a
+// digest of the idf table and of the rescale baseline (two runs with
+// different baselines must not share a hash).
 func (s *Scorer) makeHash() string {
 	layer := "unknown"
 	if s.layer > 0 {
@@ -293,12 +298,25 @@ func (s *Scorer) makeHash() string {
 	if m := s.opts.Model.Manifest; m != nil && m.Precision != "" {
 		precision = m.Precision
 	}
-	h := fmt.Sprintf("%s_L%s_%s_version=%s(tokenizer=%s,ort=%s,provider=%s,%s)",
-		s.opts.Model.Name, layer, idf, Version, s.tok.Kind(), ort.GetVersion(), s.enc.ProviderName(), precision)
+	extra := ""
+	if t := s.opts.IDFTable; t != nil {
+		extra += ",idf-table=" + t.digest()
+	}
+	if b := s.baseline; b != nil {
+		extra += ",baseline=" + digest(fmt.Sprintf("%v,%v,%v", b.P, b.R, b.F))
+	}
+	h := fmt.Sprintf("%s_L%s_%s_version=%s(tokenizer=%s,ort=%s,provider=%s,%s%s)",
+		s.opts.Model.Name, layer, idf, Version, s.tok.Kind(), ort.GetVersion(), s.enc.ProviderName(), precision, extra)
 	if s.baseline != nil {
 		h += "-rescaled"
 	}
 	return h
+}
+
+// digest is a short hex digest of s, for naming inputs in hashes.
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:4])
 }
 
 // Hash names the scorer's configuration; every Result carries it.

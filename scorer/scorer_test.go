@@ -302,6 +302,24 @@ func TestHash(t *testing.T) {
 			t.Errorf("hash %q: rescale %v", s.Hash(), tc.rescale)
 		}
 	}
+	// Scores that differ because the caller's baseline or idf table
+	// differs carry different hashes.
+	hashes := map[string]string{}
+	for _, tc := range []struct {
+		name string
+		mod  func(*scorer.Options)
+	}{
+		{"baseline a", func(o *scorer.Options) { o.Rescale, o.Baseline = true, &scorer.Baseline{P: 0.1, R: 0.2, F: 0.3} }},
+		{"baseline b", func(o *scorer.Options) { o.Rescale, o.Baseline = true, &scorer.Baseline{P: 0.1, R: 0.2, F: 0.31} }},
+		{"idf table a", func(o *scorer.Options) { o.IDFTable = &scorer.IDFTable{Default: 1, IDF: map[int32]float64{5: 0.5}} }},
+		{"idf table b", func(o *scorer.Options) { o.IDFTable = &scorer.IDFTable{Default: 1, IDF: map[int32]float64{5: 0.25}} }},
+	} {
+		h := newFixtureScorer(t, "tiny-mbert", g, false, false, tc.mod).Hash()
+		if prev, dup := hashes[h]; dup {
+			t.Errorf("%s and %s share the hash %q", prev, tc.name, h)
+		}
+		hashes[h] = tc.name
+	}
 }
 
 // TestMemoryBoundedByChunk: the embedding memory held at once depends on
