@@ -19,8 +19,8 @@ type unigram struct {
 	split         bool
 
 	pieces   map[string]int32
+	trie     *pieceTrie
 	scores   []float64
-	maxPiece int // bytes
 	unk      int32
 	unkScore float64
 }
@@ -40,7 +40,6 @@ func newUnigram(vocab [][2]any, unk int32) (*unigram, error) {
 		}
 		u.pieces[piece] = int32(i)
 		u.scores[i] = score
-		u.maxPiece = max(u.maxPiece, len(piece))
 		minScore = min(minScore, score)
 	}
 	if unk < 0 || int(unk) >= len(vocab) {
@@ -48,6 +47,7 @@ func newUnigram(vocab [][2]any, unk int32) (*unigram, error) {
 	}
 	u.unk = unk
 	u.unkScore = minScore - kUnkPenalty
+	u.trie = newPieceTrie(u.pieces)
 	return u, nil
 }
 
@@ -113,12 +113,14 @@ func (u *unigram) viterbi(sc *scratch, word string, out []int32) []int32 {
 		base := best[start].score
 		_, charLen := utf8.DecodeRuneInString(word[start:])
 		single := false
-		for end := start + 1; end <= n && end-start <= u.maxPiece; end++ {
-			if end < n && !utf8.RuneStart(word[end]) {
-				continue
+		// Every piece that is a prefix of word[start:], shortest first.
+		for node, end := int32(0), start; end < n; {
+			if node = u.trie.child(node, word[end]); node < 0 {
+				break
 			}
-			id, ok := u.pieces[word[start:end]]
-			if !ok {
+			end++
+			id := u.trie.nodes[node].id
+			if id < 0 {
 				continue
 			}
 			cand := base + u.scores[id]
