@@ -395,3 +395,23 @@ func TestImportOverAnEarlierBuildFailing(t *testing.T) {
 		t.Errorf("after the failed rebuild the folder still has a manifest %+v (%v)", m, err)
 	}
 }
+
+// TestBaselineSourceNamesTheLanguageUsed imports mBERT for German and asks
+// for the French baseline: the source line must name the French file.
+func TestBaselineSourceNamesTheLanguageUsed(t *testing.T) {
+	out := t.TempDir()
+	if _, err := models.Import(context.Background(), fixtureDir("tiny-mbert"), out, models.ImportOptions{Name: "bert-base-multilingual-cased", Layer: 3, Lang: "de"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := models.ResolveDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, file := range map[string]string{"de": "de", "fr": "fr", "": "de"} {
+		want := "rescale_baseline/" + file + "/bert-base-multilingual-cased.tsv"
+		b, src, err := r.BaselineFor(lang)
+		if err != nil || b == nil || !strings.Contains(src, want) {
+			t.Errorf("BaselineFor(%q) = %v, %q, %v; want a source naming %s", lang, b, src, err, want)
+		}
+	}
+}

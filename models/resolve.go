@@ -68,7 +68,12 @@ func (r *Resolved) BaselineFor(lang string) (*Baseline, string, error) {
 	if b, ok := m.Baselines[lang]; ok {
 		src := m.BaselineSource
 		if m.Lang != lang {
+			// The source names the manifest's own language's file (or a
+			// <lang> template): name the file this entry came from.
 			src = strings.ReplaceAll(src, "<lang>", lang)
+			if m.Lang != "" {
+				src = strings.Replace(src, "/"+m.Lang+"/", "/"+lang+"/", 1)
+			}
 		}
 		return &b, src, nil
 	}
