@@ -198,9 +198,26 @@ func (r *Runner) request(req runners.Request) (goopenai.ChatCompletionRequest, m
 		patch["top_p"] = *p.TopP
 	}
 	if p.MaxTokens != nil {
-		c.MaxTokens = *p.MaxTokens
+		if reasoningModel(r.model) {
+			c.MaxCompletionTokens = *p.MaxTokens
+		} else {
+			c.MaxTokens = *p.MaxTokens
+		}
 	}
 	return c, patch
+}
+
+// reasoningModel reports OpenAI's o-series and GPT-5 models, which refuse
+// max_tokens and take max_completion_tokens instead (go-openai rejects
+// max_tokens for them before sending). Other models, and the servers that
+// imitate the API, keep the widely understood max_tokens.
+func reasoningModel(model string) bool {
+	for _, p := range []string{"o1", "o3", "o4", "gpt-5"} {
+		if strings.HasPrefix(model, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // redact removes the API key from err's text, keeping err's identity for

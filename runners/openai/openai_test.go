@@ -149,3 +149,23 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("%d calls, want 16", srv.Calls())
 	}
 }
+
+// TestMaxTokensForReasoningModels: o-series and GPT-5 models get
+// max_completion_tokens (they refuse max_tokens), others max_tokens.
+func TestMaxTokensForReasoningModels(t *testing.T) {
+	for model, field := range map[string]string{"o3-mini": "max_completion_tokens", "gpt-5-nano": "max_completion_tokens", "gpt-4o": "max_tokens"} {
+		srv := faultserver.New()
+		r := openai.New(model, "", openai.Config{BaseURL: srv.URL + "/v1"})
+		_, err := r.Run(context.Background(), runners.Request{Prompt: "p", Params: runners.Params{MaxTokens: ptr(7)}})
+		srv.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", model, err)
+		}
+		var body map[string]any
+		json.Unmarshal([]byte(srv.Bodies()[0]), &body)
+		other := map[string]string{"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}[field]
+		if body[field] != 7.0 || body[other] != nil {
+			t.Errorf("%s: body %s, want %s = 7 only", model, srv.Bodies()[0], field)
+		}
+	}
+}
