@@ -121,15 +121,23 @@ func (c *Client) httpClient() *http.Client {
 	return http.DefaultClient
 }
 
-// Stat asks the Hub about a file (a HEAD request that does not follow the
-// redirect to the LFS storage, so the X-Linked-* headers are seen).
+// Stat asks the Hub about a file: a HEAD request that does not follow the
+// redirect to the LFS storage, so the X-Linked-* headers are seen, but
+// does follow redirects within the endpoint (a renamed repo).
 func (c *Client) Stat(ctx context.Context, repo, revision, file string) (FileInfo, error) {
 	req, err := c.newRequest(ctx, http.MethodHead, c.URL(repo, revision, file))
 	if err != nil {
 		return FileInfo{}, err
 	}
 	hc := *c.httpClient()
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc.CheckRedirect = func(next *http.Request, via []*http.Request) error {
+		prev := next.Response
+		if len(via) >= 10 || next.URL.Host != via[0].URL.Host ||
+			prev != nil && (prev.Header.Get("X-Linked-Etag") != "" || prev.Header.Get("X-Linked-Size") != "") {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -315,6 +323,10 @@ func (c *Client) fetch(ctx context.Context, repo, revision, file, dest string, i
 			return fmt.Errorf("downloading %s: %w", file, err)
 		}
 		defer resp.Body.Close()
+		if have > 0 && resp.StatusCode == http.StatusRequestedRangeNotSatisfiable {
+			// The file is now shorter than what an earlier attempt left.
+			return &corruptError{fmt.Sprintf("%s (%d bytes) cannot be resumed: the server has no byte %d", part, have, have)}
+		}
 		if err := c.statusError(resp, repo, revision, file); err != nil {
 			return err
 		}

@@ -104,3 +104,58 @@ func TestDownloadStall(t *testing.T) {
 		t.Errorf(".part: %v %v", st, err)
 	}
 }
+
+// TestDownloadStalePartBeyondTheEnd: a .part longer than the file now is
+// (size unknown up front, so the client asks to resume past the end and
+// gets 416) is thrown away and the file fetched from the start.
+func TestDownloadStalePartBeyondTheEnd(t *testing.T) {
+	content := []byte(`{"hidden_size": 4}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			return // no size, no hash: the client cannot tell the .part is stale
+		}
+		http.ServeContent(w, r, "config.json", time.Time{}, bytes.NewReader(content))
+	}))
+	defer srv.Close()
+	dest := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(dest+".part", bytes.Repeat([]byte("x"), 100), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &hub.Client{Endpoint: srv.URL, HTTP: srv.Client()}
+	if _, err := c.Download(context.Background(), "o/r", "main", "config.json", dest); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(dest); !bytes.Equal(got, content) {
+		t.Errorf("got %q", got)
+	}
+}
+
+// TestStatFollowsRenamedRepo: the Hub answers a renamed repo's URLs with a
+// redirect on the same host; Stat follows it (and still stops at the LFS
+// redirect, whose X-Linked-* headers it needs).
+func TestStatFollowsRenamedRepo(t *testing.T) {
+	content := []byte("weights")
+	sum := sha256.Sum256(content)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/old-org/"):
+			http.Redirect(w, r, strings.Replace(r.URL.Path, "/old-org/", "/new-org/", 1), http.StatusTemporaryRedirect)
+		case strings.HasPrefix(r.URL.Path, "/new-org/"):
+			w.Header().Set("X-Linked-Etag", `"`+hex.EncodeToString(sum[:])+`"`)
+			w.Header().Set("X-Linked-Size", strconv.Itoa(len(content)))
+			http.Redirect(w, r, "/lfs/blob", http.StatusFound)
+		case r.URL.Path == "/lfs/blob":
+			http.ServeContent(w, r, "blob", time.Time{}, bytes.NewReader(content))
+		}
+	}))
+	defer srv.Close()
+	c := &hub.Client{Endpoint: srv.URL, HTTP: srv.Client()}
+	dest := filepath.Join(t.TempDir(), "model.safetensors")
+	info, err := c.Download(context.Background(), "old-org/m", "main", "model.safetensors", dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size != int64(len(content)) || info.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("info %+v", info)
+	}
+}
