@@ -2,10 +2,12 @@ package runners
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -131,5 +133,18 @@ func TestDurationJSON(t *testing.T) {
 	}
 	if err := back.UnmarshalJSON([]byte(`"1s"`)); err == nil {
 		t.Error("string accepted")
+	}
+}
+
+// TestResultJSONAlwaysHasCost: every results line carries cost_usd, null
+// when the model has no price, so scripts can rely on the field.
+func TestResultJSONAlwaysHasCost(t *testing.T) {
+	b, err := json.Marshal(Result{Runner: "ollama:m"})
+	if err != nil || !strings.Contains(string(b), `"cost_usd":null`) {
+		t.Errorf("%s, %v", b, err)
+	}
+	c := 0.25
+	if b, _ := json.Marshal(Result{CostUSD: &c}); !strings.Contains(string(b), `"cost_usd":0.25`) {
+		t.Errorf("%s", b)
 	}
 }

@@ -109,9 +109,10 @@ type Result struct {
 	Ollama *OllamaCounters `json:"ollama,omitempty"`
 	// DoneReason is why generation stopped ("stop", "length", ...).
 	DoneReason string `json:"done_reason,omitempty"`
-	// CostUSD is the price of the call from the price table; nil when the
-	// model has no price (local models, unknown hosted models).
-	CostUSD *float64 `json:"cost_usd,omitempty"`
+	// CostUSD is the price of the call from the price table; nil (JSON
+	// null, always written so every line has the field) when the model has
+	// no price (local models, unknown hosted models).
+	CostUSD *float64 `json:"cost_usd"`
 	// Attempts is how many HTTP calls this result took (retries included).
 	Attempts int `json:"attempts"`
 	// Cached reports that the result was served from the response cache
