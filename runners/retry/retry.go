@@ -63,6 +63,19 @@ func (p Policy) Backoff(n int) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
+// Delay returns the wait before attempt n+1 after n failed attempts whose
+// last answer asked to retry after retryAfter (0: no Retry-After). A
+// server's Retry-After is waited for in full, plus up to BaseDelay/2 of
+// jitter so that the many callers a rate limit stopped at once do not all
+// come back at the same instant; otherwise it is Backoff(n).
+func (p Policy) Delay(n int, retryAfter time.Duration) time.Duration {
+	p = p.withDefaults()
+	if retryAfter <= 0 {
+		return p.Backoff(n)
+	}
+	return retryAfter + time.Duration(rand.Int64N(int64(p.BaseDelay/2)+1))
+}
+
 // Wrap returns r with p applied. Result.Attempts counts every try.
 func Wrap(r runners.Runner, p Policy) runners.Runner {
 	return &retrier{inner: r, policy: p.withDefaults()}
@@ -106,14 +119,10 @@ func (rt *retrier) Run(ctx context.Context, req runners.Request) (runners.Result
 		if attempt >= p.MaxAttempts {
 			return fail(res, fmt.Errorf("giving up after %d attempts: %w", attempt, err))
 		}
-		wait := p.Backoff(attempt)
-		if ce.RetryAfter > 0 {
-			if ce.RetryAfter > p.MaxRetryAfter {
-				return fail(res, fmt.Errorf("server asked to retry after %v, longer than the %v limit: %w", ce.RetryAfter, p.MaxRetryAfter, err))
-			}
-			wait = ce.RetryAfter
+		if ce.RetryAfter > p.MaxRetryAfter {
+			return fail(res, fmt.Errorf("server asked to retry after %v, longer than the %v limit: %w", ce.RetryAfter, p.MaxRetryAfter, err))
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(p.Delay(attempt, ce.RetryAfter))
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -144,3 +144,23 @@ func TestBackoffBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestDelayHonoursRetryAfterWithJitter: a Retry-After is waited for in
+// full, plus a little jitter so that callers stopped together spread out.
+func TestDelayHonoursRetryAfterWithJitter(t *testing.T) {
+	p := retry.Policy{BaseDelay: 100 * time.Millisecond}
+	seen := map[time.Duration]bool{}
+	for range 50 {
+		d := p.Delay(3, 2*time.Second)
+		if d < 2*time.Second || d > 2*time.Second+50*time.Millisecond {
+			t.Fatalf("Delay = %v, want in [2s, 2.05s]", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 2 {
+		t.Error("no jitter on Retry-After")
+	}
+	if d := p.Delay(1, 0); d < 50*time.Millisecond || d > 100*time.Millisecond {
+		t.Errorf("without Retry-After: %v, want Backoff(1) in [50ms, 100ms]", d)
+	}
+}
