@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -341,7 +340,7 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 		} else if err != nil {
 			return nil, err
 		}
-		shards, err := shardFiles(filepath.Join(ckDir, safetensors.IndexFile))
+		shards, err := safetensors.ReadIndex(filepath.Join(ckDir, safetensors.IndexFile))
 		if err != nil {
 			return nil, err
 		}
@@ -404,32 +403,6 @@ func replaceDir(src, dst string) error {
 		}
 	}
 	return nil
-}
-
-func shardFiles(index string) ([]string, error) {
-	data, err := os.ReadFile(index)
-	if err != nil {
-		return nil, err
-	}
-	var idx struct {
-		WeightMap map[string]string `json:"weight_map"`
-	}
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, fmt.Errorf("%s: %w", index, err)
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, f := range idx.WeightMap {
-		if f != filepath.Base(f) || strings.HasPrefix(f, ".") {
-			return nil, fmt.Errorf("%s: shard name %q must be a plain file name", index, f)
-		}
-		if !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 func (c *Cache) logf(format string, args ...any) {

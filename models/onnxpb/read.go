@@ -634,7 +634,7 @@ func decodeNode(b []byte) (Node, error) {
 // them rather than writing them empty).
 func decodeAttr(b []byte) (Attr, error) {
 	var a Attr
-	var tensorErr error
+	var tensorErr error // first error in a nested value
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, p []byte) {
 		switch num {
 		case attrT:
@@ -652,17 +652,8 @@ func decodeAttr(b []byte) (Attr, error) {
 		case attrS:
 			a.S = string(p)
 		case attrInts:
-			if typ == protowire.VarintType {
-				a.Ints = append(a.Ints, int64(v))
-				return
-			}
-			for len(p) > 0 {
-				x, n := protowire.ConsumeVarint(p)
-				if n < 0 {
-					return
-				}
-				a.Ints = append(a.Ints, int64(x))
-				p = p[n:]
+			if err := appendVarints(&a.Ints, typ, v, p); err != nil && tensorErr == nil {
+				tensorErr = err
 			}
 		case attrFloats:
 			if typ == protowire.Fixed32Type {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/x448/float16"
 )
@@ -229,6 +230,46 @@ type Checkpoint struct {
 	Files []string
 }
 
+// ReadIndex reads a sharded checkpoint's index (model.safetensors.index.json)
+// and returns its shard file names, sorted and each once. Every name must
+// be a plain file name (no folder), so a hostile index cannot point outside
+// the checkpoint folder.
+func ReadIndex(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	_, shards, err := parseIndex(path, data)
+	return shards, err
+}
+
+// parseIndex decodes an index file's weight map and lists its shards.
+func parseIndex(path string, data []byte) (map[string]string, []string, error) {
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return nil, nil, fmt.Errorf("%s: invalid JSON: %w", path, err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return nil, nil, fmt.Errorf("%s: empty weight_map", path)
+	}
+	seen := map[string]bool{}
+	var shards []string
+	for _, shard := range idx.WeightMap {
+		if seen[shard] {
+			continue
+		}
+		if shard == "" || filepath.IsAbs(shard) || shard != filepath.Base(shard) || strings.HasPrefix(shard, ".") {
+			return nil, nil, fmt.Errorf("%s: shard name %q must be a plain file name", path, shard)
+		}
+		seen[shard] = true
+		shards = append(shards, shard)
+	}
+	sort.Strings(shards)
+	return idx.WeightMap, shards, nil
+}
+
 // OpenDir opens the checkpoint in dir: model.safetensors, or the shards
 // listed by model.safetensors.index.json. A folder with only PyTorch
 // pickles gets an error saying how to convert them.
@@ -254,32 +295,14 @@ func OpenDir(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	var idx struct {
-		WeightMap map[string]string `json:"weight_map"`
-	}
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, fmt.Errorf("%s: invalid JSON: %w", index, err)
-	}
-	if len(idx.WeightMap) == 0 {
-		return nil, fmt.Errorf("%s: empty weight_map", index)
+	weightMap, shardNames, err := parseIndex(index, data)
+	if err != nil {
+		return nil, err
 	}
 	byName := map[string]*File{}
 	var files []*File
 	var names []string
-	shardNames := make([]string, 0)
-	seen := map[string]bool{}
-	for _, shard := range idx.WeightMap {
-		if !seen[shard] {
-			seen[shard] = true
-			shardNames = append(shardNames, shard)
-		}
-	}
-	sort.Strings(shardNames)
 	for _, shard := range shardNames {
-		if filepath.IsAbs(shard) || shard != filepath.Base(shard) {
-			closeAll(files)
-			return nil, fmt.Errorf("%s: shard name %q must be a plain file name", index, shard)
-		}
 		f, err := Open(filepath.Join(dir, shard))
 		if err != nil {
 			closeAll(files)
@@ -290,7 +313,7 @@ func OpenDir(dir string) (*Checkpoint, error) {
 		names = append(names, shard)
 	}
 	c := newCheckpoint(files, append([]string{IndexFile}, names...))
-	for tensor, shard := range idx.WeightMap {
+	for tensor, shard := range weightMap {
 		if _, ok := byName[shard].tensors[tensor]; !ok {
 			c.Close()
 			return nil, fmt.Errorf("%s: tensor %q listed in %s but missing from it", index, tensor, shard)
