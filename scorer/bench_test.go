@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/bertbench/bertbench/internal/fixture"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/scorer"
 )
@@ -13,9 +14,9 @@ import (
 // benchCorpus returns a fixture's plain case repeated to n pairs, each
 // copy made distinct so deduplication does not skip work.
 func benchCorpus(b testing.TB, name string, n int) (cands []string, refs [][]string) {
-	g := readGolden(b, name)
-	c := caseByLabel(b, g, "plain")
-	flat := c.flatRefs(b)
+	g := fixture.ReadGolden(b, name)
+	c := g.Case(b, "plain")
+	flat := c.FlatRefs(b)
 	for i := 0; len(cands) < n; i++ {
 		k := i % len(c.Cands)
 		suffix := fmt.Sprintf(" %d", i/len(c.Cands))
@@ -38,8 +39,8 @@ func BenchmarkScore(b *testing.B) {
 		pairs int
 	}
 	var targets []target
-	for _, f := range fixtures {
-		targets = append(targets, target{f, fixtureDir(f), 512})
+	for _, f := range fixture.Names() {
+		targets = append(targets, target{f, fixture.Dir(b, f), 512})
 	}
 	if dir := os.Getenv("BERTBENCH_BENCH_MODEL"); dir != "" {
 		targets = append(targets, target{"env", dir, 64})

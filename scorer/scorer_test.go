@@ -12,31 +12,21 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bertbench/bertbench/internal/fixture"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/scorer"
 )
-
-func caseByLabel(t testing.TB, g *golden, label string) goldenCase {
-	t.Helper()
-	for _, c := range g.Cases {
-		if c.Label == label {
-			return c
-		}
-	}
-	t.Fatalf("no %q case", label)
-	return goldenCase{}
-}
 
 // TestResultsIndependentOfBatchingAndThreads scores the same corpus with
 // tiny to large token budgets, small chunks and 1 or 2 threads: every
 // score must agree within 1e-6.
 func TestResultsIndependentOfBatchingAndThreads(t *testing.T) {
-	for _, name := range fixtures {
+	for _, name := range fixture.Names() {
 		t.Run(name, func(t *testing.T) {
-			g := readGolden(t, name)
-			plain, multi, edge := caseByLabel(t, g, "plain"), caseByLabel(t, g, "multiref"), caseByLabel(t, g, "edge")
+			g := fixture.ReadGolden(t, name)
+			plain, multi, edge := g.Case(t, "plain"), g.Case(t, "multiref"), g.Case(t, "edge")
 			cands := append(append(append([]string{}, plain.Cands...), multi.Cands...), edge.Cands...)
-			refs := append(append(plain.refLists(t), multi.refLists(t)...), edge.refLists(t)...)
+			refs := append(append(plain.Refs, multi.Refs...), edge.Refs...)
 			base := map[bool][]scorer.PRF{}
 			for _, cfg := range []struct{ budget, threads, chunk int }{
 				{100000, 1, 1 << 20}, {1, 1, 0}, {7, 2, 50}, {300, 1, 130}, {8192, 2, 1},
@@ -72,22 +62,14 @@ func TestResultsIndependentOfBatchingAndThreads(t *testing.T) {
 // the golden idf scores for the plain references.
 func TestIDFTableOption(t *testing.T) {
 	name := "tiny-mbert"
-	g := readGolden(t, name)
-	f, err := os.Open(filepath.Join(fixtureDir(name), "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	g := fixture.ReadGolden(t, name)
 	plainIDF, err := os.CreateTemp(t.TempDir(), "idf*.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab := &scorer.IDFTable{NumDocs: g.IDF.NumDocs, Default: g.IDF.Default, IDF: map[int32]float64{}}
-	data, _ := tab.MarshalJSON()
 	// Write the golden table in the file format by hand, keys as strings.
 	var sb strings.Builder
 	sb.WriteString(`{"num_docs": ` + string(mustJSON(t, g.IDF.NumDocs)) + `, "default": ` + string(mustJSON(t, g.IDF.Default)) + `, "idf": ` + string(mustJSON(t, g.IDF.IDF)) + `}`)
-	_ = data
 	if _, err := plainIDF.WriteString(sb.String()); err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +79,8 @@ func TestIDFTableOption(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newFixtureScorer(t, name, g, false, false, func(o *scorer.Options) { o.IDFTable = table })
-	c := caseByLabel(t, g, "idf")
-	res, err := s.Score(context.Background(), c.Cands, c.refLists(t))
+	c := g.Case(t, "idf")
+	res, err := s.Score(context.Background(), c.Cands, c.Refs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +98,7 @@ func copyModel(t *testing.T, name string, files ...string) string {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(fixtureDir(name), f))
+		data, err := os.ReadFile(fixture.Path(t, name, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +117,7 @@ func renamedGraph(t *testing.T, name, dir, from, to string) {
 	if len(from) != len(to) {
 		t.Fatalf("renamedGraph: %q and %q differ in length", from, to)
 	}
-	data, err := os.ReadFile(filepath.Join(fixtureDir(name), "model.onnx"))
+	data, err := os.ReadFile(fixture.Path(t, name, "model.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +156,7 @@ func TestNewErrors(t *testing.T) {
 		}, []string{"model.onnx", "not a loadable ONNX model"}},
 		{"truncated model.onnx", func(t *testing.T) (string, scorer.Options) {
 			dir := copyModel(t, name, "tokenizer.json")
-			data, _ := os.ReadFile(filepath.Join(fixtureDir(name), "model.onnx"))
+			data, _ := os.ReadFile(fixture.Path(t, name, "model.onnx"))
 			os.WriteFile(filepath.Join(dir, "model.onnx"), data[:len(data)/2], 0o644)
 			return dir, scorer.Options{}
 		}, []string{"model.onnx", "not a loadable ONNX model"}},
@@ -194,7 +176,7 @@ func TestNewErrors(t *testing.T) {
 			return dir, scorer.Options{}
 		}, []string{"tokenizer.json"}},
 		{"rescale with a baseline file but no layer", func(t *testing.T) (string, scorer.Options) {
-			tab, err := scorer.ReadBaselineFile(filepath.Join(fixtureDir(name), "baseline.tsv"))
+			tab, err := scorer.ReadBaselineFile(fixture.Path(t, name, "baseline.tsv"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +186,7 @@ func TestNewErrors(t *testing.T) {
 			return copyModel(t, name, "model.onnx", "tokenizer.json"), scorer.Options{Rescale: true, Layer: 3}
 		}, []string{"--baseline FILE"}},
 		{"baseline lacks the layer", func(t *testing.T) (string, scorer.Options) {
-			tab, err := scorer.ReadBaselineFile(filepath.Join(fixtureDir(name), "baseline.tsv"))
+			tab, err := scorer.ReadBaselineFile(fixture.Path(t, name, "baseline.tsv"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,7 +229,7 @@ func TestNewErrors(t *testing.T) {
 }
 
 func TestScoreErrors(t *testing.T) {
-	g := readGolden(t, "tiny-roberta")
+	g := fixture.ReadGolden(t, "tiny-roberta")
 	s := newFixtureScorer(t, "tiny-roberta", g, false, false, nil)
 	ctx := context.Background()
 	if _, err := s.Score(ctx, []string{"a", "b"}, [][]string{{"a"}}); !errors.Is(err, scorer.ErrInvalidInput) {
@@ -284,7 +266,7 @@ func TestScoreErrors(t *testing.T) {
 }
 
 func TestHash(t *testing.T) {
-	g := readGolden(t, "tiny-mbert")
+	g := fixture.ReadGolden(t, "tiny-mbert")
 	for _, tc := range []struct {
 		idf, rescale bool
 		want         []string
@@ -325,7 +307,7 @@ func TestHash(t *testing.T) {
 // TestMemoryBoundedByChunk: the embedding memory held at once depends on
 // the chunk size, not on the corpus: ten times the pairs, same peak.
 func TestMemoryBoundedByChunk(t *testing.T) {
-	g := readGolden(t, "tiny-mbert")
+	g := fixture.ReadGolden(t, "tiny-mbert")
 	const chunk = 512
 	s := newFixtureScorer(t, "tiny-mbert", g, false, false, func(o *scorer.Options) { o.ChunkTokens = chunk; o.BatchTokens = 128 })
 	peak := map[int]int{}
@@ -360,9 +342,9 @@ func TestMemoryBoundedByChunk(t *testing.T) {
 func TestManifestDefaults(t *testing.T) {
 	requireORT(t)
 	name := "tiny-roberta"
-	g := readGolden(t, name)
+	g := fixture.ReadGolden(t, name)
 	dir := copyModel(t, name, "model.onnx", "tokenizer.json")
-	tab, err := scorer.ReadBaselineFile(filepath.Join(fixtureDir(name), "baseline.tsv"))
+	tab, err := scorer.ReadBaselineFile(fixture.Path(t, name, "baseline.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,8 +369,8 @@ func TestManifestDefaults(t *testing.T) {
 	if want := fmt.Sprintf("my-roberta_L%d_no-idf_", g.Meta.NumLayers); !strings.HasPrefix(s.Hash(), want) || !strings.HasSuffix(s.Hash(), "-rescaled") {
 		t.Errorf("hash %q, want %s...-rescaled", s.Hash(), want)
 	}
-	c := caseByLabel(t, g, "rescaled")
-	res, err := s.Score(context.Background(), c.Cands, c.refLists(t))
+	c := g.Case(t, "rescaled")
+	res, err := s.Score(context.Background(), c.Cands, c.Refs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,8 +412,8 @@ func (f *faultyTokenizer) EncodeBatch(texts []string) ([][]int32, error) {
 // panic.
 func TestFaultsBecomeErrors(t *testing.T) {
 	name := "tiny-mbert"
-	g := readGolden(t, name)
-	c := caseByLabel(t, g, "plain")
+	g := fixture.ReadGolden(t, name)
+	c := g.Case(t, "plain")
 	for _, tc := range []struct {
 		fail, want string
 		failAt     int
@@ -442,8 +424,8 @@ func TestFaultsBecomeErrors(t *testing.T) {
 		{"bad-id", "encoder", 1},
 	} {
 		t.Run(fmt.Sprintf("%s-at-%d", tc.fail, tc.failAt), func(t *testing.T) {
-			ft := &faultyTokenizer{Tokenizer: tokenizerOf(t, fixtureDir(name)), fail: tc.fail, failAt: tc.failAt}
-			m, err := models.ResolveDir(fixtureDir(name))
+			ft := &faultyTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), fail: tc.fail, failAt: tc.failAt}
+			m, err := models.ResolveDir(fixture.Dir(t, name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -455,7 +437,7 @@ func TestFaultsBecomeErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			_, err = s.Score(context.Background(), c.Cands, c.refLists(t))
+			_, err = s.Score(context.Background(), c.Cands, c.Refs)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
 			}
@@ -468,7 +450,7 @@ func TestFaultsBecomeErrors(t *testing.T) {
 
 // TestScoreCancel: cancelling the context stops a long Score promptly.
 func TestScoreCancel(t *testing.T) {
-	g := readGolden(t, "tiny-mbert")
+	g := fixture.ReadGolden(t, "tiny-mbert")
 	cands, refs := benchCorpus(t, "tiny-mbert", 20000)
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
@@ -496,7 +478,7 @@ func TestScoreCancel(t *testing.T) {
 // its tokens all weigh 0, so its side is undefined (NaN) and F is 0,
 // while the other side scores normally.
 func TestSpelledOutSpecialToken(t *testing.T) {
-	g := readGolden(t, "tiny-mbert")
+	g := fixture.ReadGolden(t, "tiny-mbert")
 	s := newFixtureScorer(t, "tiny-mbert", g, false, false, nil)
 	res, err := s.Score(context.Background(), []string{"[SEP]", "谢谢", ""}, [][]string{{"谢谢"}, {"[SEP]"}, {"[SEP]"}})
 	if err != nil {
@@ -538,11 +520,11 @@ func (r *recordingTokenizer) EncodeBatch(texts []string) ([][]int32, error) {
 // the reference's.
 func TestIDFTokenizesReferencesOnce(t *testing.T) {
 	name := "tiny-roberta"
-	g := readGolden(t, name)
-	c := caseByLabel(t, g, "multiref")
-	rt := &recordingTokenizer{Tokenizer: tokenizerOf(t, fixtureDir(name)), texts: map[string]int{}}
+	g := fixture.ReadGolden(t, name)
+	c := g.Case(t, "multiref")
+	rt := &recordingTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), texts: map[string]int{}}
 	s := newFixtureScorer(t, name, g, true, false, func(o *scorer.Options) { o.Tokenizer = rt; o.ChunkTokens = 64 })
-	refs := c.refLists(t)
+	refs := c.Refs
 	res, err := s.Score(context.Background(), c.Cands, refs)
 	if err != nil {
 		t.Fatal(err)
@@ -561,8 +543,8 @@ func TestIDFTokenizesReferencesOnce(t *testing.T) {
 			t.Errorf("reference %q tokenized %d times, want %d (once per entry, by the idf pass)", r, got, n)
 		}
 	}
-	idf := caseByLabel(t, g, "idf")
-	res, err = s.Score(context.Background(), idf.Cands, idf.refLists(t))
+	idf := g.Case(t, "idf")
+	res, err = s.Score(context.Background(), idf.Cands, idf.Refs)
 	if err != nil {
 		t.Fatal(err)
 	}
