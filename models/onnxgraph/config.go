@@ -119,6 +119,12 @@ func (c *Config) Validate() error {
 	if c.TypeVocabSize <= 0 {
 		c.TypeVocabSize = 1
 	}
+	if pad := c.PadID(); pad < 0 || pad >= c.VocabSize {
+		return fmt.Errorf("pad_token_id %d is outside the vocabulary (0..%d)", pad, c.VocabSize-1)
+	}
+	if c.Arch() == ArchRoBERTa && c.MaxLength() < 1 {
+		return fmt.Errorf("max_position_embeddings %d leaves no positions after padding_idx %d (RoBERTa positions start at pad_token_id+1)", c.MaxPositionEmbeddings, c.PadID())
+	}
 	return nil
 }
 
