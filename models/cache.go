@@ -59,6 +59,21 @@ type CachedModel struct {
 	Manifest       *Manifest
 	// Size is the folder's size in bytes.
 	Size int64
+	// Problem is set when the folder's manifest cannot be read (Manifest
+	// is then nil): the model is still listed, so it can be removed.
+	Problem error
+}
+
+// repo is the Hub repo the model was pulled from: the manifest's, else the
+// known model's, else its name.
+func (m *CachedModel) repo() string {
+	if m.Manifest != nil && m.Manifest.Source != nil && m.Manifest.Source.Repo != "" {
+		return m.Manifest.Source.Repo
+	}
+	if k, ok := LookupKnown(m.Name); ok {
+		return k.Repo
+	}
+	return m.Name
 }
 
 // Ref is a parsed NAME[@REVISION].
@@ -131,10 +146,7 @@ func (c *Cache) List() ([]CachedModel, error) {
 		}
 		dir := filepath.Join(c.Root, "models", e.Name())
 		m, err := ReadManifest(dir)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, CachedModel{Name: strings.ReplaceAll(name, "--", "/"), Revision: rev, Dir: dir, Manifest: m, Size: DirSize(dir)})
+		out = append(out, CachedModel{Name: strings.ReplaceAll(name, "--", "/"), Revision: rev, Dir: dir, Manifest: m, Size: DirSize(dir), Problem: err})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
@@ -249,10 +261,7 @@ func (c *Cache) Remove(spec string) ([]string, error) {
 	if cm == nil {
 		return nil, fmt.Errorf("model %s is not in the cache (%s); `bertbench models list` shows what is", spec, c.Root)
 	}
-	repo := cm.Name
-	if cm.Manifest != nil && cm.Manifest.Source != nil && cm.Manifest.Source.Repo != "" {
-		repo = cm.Manifest.Source.Repo
-	}
+	repo := cm.repo()
 	unlock, err := tryLock(c.lockPath(repo, cm.Revision))
 	if errors.Is(err, errLocked) {
 		return nil, fmt.Errorf("model %s is being pulled by another bertbench right now: try again when it is done", spec)
@@ -265,14 +274,12 @@ func (c *Cache) Remove(spec string) ([]string, error) {
 	if err := os.RemoveAll(cm.Dir); err != nil {
 		return nil, err
 	}
-	if cm.Manifest != nil && cm.Manifest.Source != nil && cm.Manifest.Source.Repo != "" {
-		ck := c.checkpointDir(cm.Manifest.Source.Repo, cm.Revision)
-		if _, err := os.Stat(ck); err == nil {
-			if err := os.RemoveAll(ck); err != nil {
-				return removed, err
-			}
-			removed = append(removed, ck)
+	ck := c.checkpointDir(repo, cm.Revision)
+	if _, err := os.Stat(ck); err == nil {
+		if err := os.RemoveAll(ck); err != nil {
+			return removed, err
 		}
+		removed = append(removed, ck)
 	}
 	return removed, nil
 }

@@ -415,3 +415,31 @@ func TestBaselineSourceNamesTheLanguageUsed(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheWithABrokenManifest: one cached model whose manifest was damaged
+// must not break `models list` or make the model impossible to remove.
+func TestCacheWithABrokenManifest(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "models", "bert-base-chinese@main")
+	ck := filepath.Join(root, "checkpoints", "google-bert--bert-base-chinese", "main")
+	for _, d := range []string{dir, ck} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, models.ManifestFile), []byte("{truncated"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache := models.NewCache(root)
+	list, err := cache.List()
+	if err != nil || len(list) != 1 || list[0].Problem == nil || !strings.Contains(list[0].Problem.Error(), models.ManifestFile) {
+		t.Fatalf("list = %+v, %v; want the model listed with its problem", list, err)
+	}
+	removed, err := cache.Remove("bert-base-chinese")
+	if err != nil || len(removed) != 2 {
+		t.Fatalf("remove: %v, %v; want the model and its checkpoint removed", removed, err)
+	}
+	if _, err := os.Stat(ck); !os.IsNotExist(err) {
+		t.Errorf("checkpoint left: %v", err)
+	}
+}

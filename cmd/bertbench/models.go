@@ -176,6 +176,9 @@ func modelsListCommand() *cli.Command {
 			}
 			fmt.Fprintln(tw, "NAME\tREVISION\tLAYER\tPRECISION\tSIZE\tFOLDER")
 			for _, m := range list {
+				if m.Problem != nil {
+					fmt.Fprintf(c.App.ErrWriter, "warning: %v (`bertbench models rm %s@%s` removes it)\n", m.Problem, m.Name, m.Revision)
+				}
 				layer, prec := "?", "?"
 				if m.Manifest != nil {
 					layer = fmt.Sprintf("%d of %d", m.Manifest.Layer, m.Manifest.TotalLayers)
