@@ -209,7 +209,7 @@ func modelsInfoCommand() *cli.Command {
 			w := c.App.Writer
 			r, err := cache.Resolve(c.Context, spec, "")
 			if err != nil {
-				if k, ok := models.LookupKnown(spec); ok {
+				if k, ok := models.LookupKnown(spec); ok && !modelsCached(cache, spec) {
 					fmt.Fprintf(w, "%s (known, not downloaded)\n  hub repo: %s\n  layer: %d of %d\n  tokenizer: %s\n  baselines: %s\n  download: bertbench models pull %s\n",
 						k.Name, k.Repo, k.Layer, k.TotalLayers, k.Tokenizer, strings.Join(models.BaselineLangs(k.Name), ", "), k.Name)
 					return nil
@@ -258,6 +258,13 @@ func modelsInfoCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// modelsCached reports whether spec names a model in the cache (a broken
+// one included).
+func modelsCached(cache *models.Cache, spec string) bool {
+	cm, err := cache.Find(spec)
+	return err != nil || cm != nil
 }
 
 func modelsRmCommand() *cli.Command {

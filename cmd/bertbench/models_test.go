@@ -147,3 +147,30 @@ func TestModelsPullCLI(t *testing.T) {
 		t.Errorf("list --known: %s", stdout)
 	}
 }
+
+// TestModelsBrokenCacheEntryCLI: a cached model with a damaged manifest is
+// reported as such by list and info (not as "not downloaded"), and rm
+// removes it.
+func TestModelsBrokenCacheEntryCLI(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv(models.EnvCache, cache)
+	dir := filepath.Join(cache, "models", "bert-base-chinese@main")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, models.ManifestFile), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runModelsCLI("list")
+	if code != exitOK || !strings.Contains(stdout, "bert-base-chinese") || !strings.Contains(stderr, "models rm bert-base-chinese@main") {
+		t.Errorf("list: %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runModelsCLI("info", "bert-base-chinese")
+	if code == exitOK || strings.Contains(stdout, "not downloaded") {
+		t.Errorf("info: %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runModelsCLI("rm", "bert-base-chinese")
+	if code != exitOK || !strings.Contains(stdout, "removed") {
+		t.Errorf("rm: %d\n%s\n%s", code, stdout, stderr)
+	}
+}
