@@ -11,46 +11,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bertbench/bertbench/internal/fixture"
 	"github.com/bertbench/bertbench/ortlib"
 )
 
-// scoreFixtures are the reference fixture folders.
-var scoreFixtures = []string{"tiny-mbert", "tiny-bert-uncased", "tiny-roberta"}
-
-func fixturePath(name string, file ...string) string {
-	return filepath.Join(append([]string{"..", "..", "testdata", "bertscore", name}, file...)...)
-}
-
-// cliGolden is the part of golden.json the CLI test needs.
-type cliGolden struct {
-	Meta struct {
-		NumLayers int `json:"num_layers"`
-	} `json:"meta"`
-	Cases []struct {
-		Label     string `json:"label"`
-		BatchSize int    `json:"batch_size"`
-		Options   struct {
-			IDF     bool `json:"idf"`
-			Rescale bool `json:"rescale_with_baseline"`
-		} `json:"options"`
-		Cands []string        `json:"cands"`
-		Refs  json.RawMessage `json:"refs"`
-		PRF   [][3]*float64   `json:"prf"` // nil where the reference gives NaN
-	} `json:"cases"`
-}
-
-func readCLIGolden(t *testing.T, name string) *cliGolden {
+// fixturePath is the path of a fixture folder, or of a file in it.
+func fixturePath(t testing.TB, name string, file ...string) string {
 	t.Helper()
-	data, err := os.ReadFile(fixturePath(name, "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data = bytes.ReplaceAll(data, []byte("NaN"), []byte("null"))
-	var g cliGolden
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return &g
+	return filepath.Join(append([]string{fixture.Dir(t, name)}, file...)...)
 }
 
 // scoreJSON is the --format json output.
@@ -98,37 +66,24 @@ func requireORTLib(t *testing.T) {
 // `bertbench score --format json` and compares with the reference.
 func TestScoreCLIGolden(t *testing.T) {
 	requireORTLib(t)
-	for _, name := range scoreFixtures {
+	for _, name := range fixture.Names() {
 		t.Run(name, func(t *testing.T) {
-			g := readCLIGolden(t, name)
+			g := fixture.ReadGolden(t, name)
 			for ci, c := range g.Cases {
 				if c.BatchSize != 1 {
 					continue // the other batch size holds the same numbers
 				}
 				dir := t.TempDir()
-				args := []string{"score", "--model", fixturePath(name), "--layer", fmt.Sprint(g.Meta.NumLayers), "--format", "json",
+				args := []string{"score", "--model", fixturePath(t, name), "--layer", fmt.Sprint(g.Meta.NumLayers), "--format", "json",
 					"-c", writeLines(t, dir, "cands.txt", c.Cands)}
-				var flat []string
-				if err := json.Unmarshal(c.Refs, &flat); err == nil {
-					args = append(args, "-r", writeLines(t, dir, "refs.txt", flat))
-				} else {
-					var multi [][]string
-					if err := json.Unmarshal(c.Refs, &multi); err != nil {
-						t.Fatal(err)
-					}
-					for k := range multi[0] {
-						col := make([]string, len(multi))
-						for i := range multi {
-							col[i] = multi[i][k]
-						}
-						args = append(args, "-r", writeLines(t, dir, fmt.Sprintf("refs%d.txt", k), col))
-					}
+				for k, col := range c.RefColumns(t) {
+					args = append(args, "-r", writeLines(t, dir, fmt.Sprintf("refs%d.txt", k), col))
 				}
-				if c.Options.IDF {
+				if c.IDF {
 					args = append(args, "--idf")
 				}
-				if c.Options.Rescale {
-					args = append(args, "--rescale", "--baseline", fixturePath(name, "baseline.tsv"))
+				if c.Rescale {
+					args = append(args, "--rescale", "--baseline", fixturePath(t, name, "baseline.tsv"))
 				}
 				code, stdout, stderr := runCLI(t, "", args...)
 				if code != exitOK {
@@ -148,12 +103,12 @@ func TestScoreCLIGolden(t *testing.T) {
 					gp := [3]*float64{got.Pairs[i].P, got.Pairs[i].R, got.Pairs[i].F}
 					for k := range 3 {
 						switch {
-						case w[k] == nil || gp[k] == nil:
-							if (w[k] == nil) != (gp[k] == nil) {
+						case math.IsNaN(w[k]) || gp[k] == nil:
+							if math.IsNaN(w[k]) != (gp[k] == nil) {
 								t.Errorf("case %s pair %d %c: got %v, want %v (null = NaN)", c.Label, i, "PRF"[k], gp[k], w[k])
 							}
-						case math.Abs(*gp[k]-*w[k]) > 1e-5:
-							t.Errorf("case %s pair %d %c: got %.8f, want %.8f", c.Label, i, "PRF"[k], *gp[k], *w[k])
+						case math.Abs(*gp[k]-w[k]) > 1e-5:
+							t.Errorf("case %s pair %d %c: got %.8f, want %.8f", c.Label, i, "PRF"[k], *gp[k], w[k])
 						}
 					}
 				}
@@ -166,7 +121,7 @@ func TestScoreCLIGolden(t *testing.T) {
 func TestScoreCLIErrors(t *testing.T) {
 	requireORTLib(t)
 	dir := t.TempDir()
-	model := fixturePath("tiny-mbert")
+	model := fixturePath(t, "tiny-mbert")
 	cands := writeLines(t, dir, "cands.txt", []string{"今天天气不错。", "", "谢谢"})
 	refs := writeLines(t, dir, "refs.txt", []string{"今天天气很好。", "你好", "谢谢你"})
 	short := writeLines(t, dir, "short.txt", []string{"今天天气很好。"})
@@ -174,16 +129,16 @@ func TestScoreCLIErrors(t *testing.T) {
 	os.WriteFile(badUTF8, []byte("好\n好\n\xff\xfe\n"), 0o644)
 	noONNX := filepath.Join(dir, "no-onnx")
 	os.Mkdir(noONNX, 0o755)
-	copyFile(t, fixturePath("tiny-mbert", "tokenizer.json"), filepath.Join(noONNX, "tokenizer.json"))
+	copyFile(t, fixturePath(t, "tiny-mbert", "tokenizer.json"), filepath.Join(noONNX, "tokenizer.json"))
 	corrupt := filepath.Join(dir, "corrupt")
 	os.Mkdir(corrupt, 0o755)
-	copyFile(t, fixturePath("tiny-mbert", "tokenizer.json"), filepath.Join(corrupt, "tokenizer.json"))
+	copyFile(t, fixturePath(t, "tiny-mbert", "tokenizer.json"), filepath.Join(corrupt, "tokenizer.json"))
 	os.WriteFile(filepath.Join(corrupt, "model.onnx"), []byte("not onnx at all"), 0o644)
 	badIDF := filepath.Join(dir, "idf.json")
 	os.WriteFile(badIDF, []byte(`{"idf": {"x": 1}}`), 0o644)
 	badBaseline := filepath.Join(dir, "baseline.tsv")
 	os.WriteFile(badBaseline, []byte("LAYER,P,R,F\n3,0.4,oops,0.4\n"), 0o644)
-	baseline := fixturePath("tiny-mbert", "baseline.tsv")
+	baseline := fixturePath(t, "tiny-mbert", "baseline.tsv")
 	empty := writeLines(t, dir, "empty.txt", nil)
 
 	tests := []struct {
@@ -259,7 +214,7 @@ func copyFile(t *testing.T, from, to string) {
 func TestScoreCLIFormats(t *testing.T) {
 	requireORTLib(t)
 	dir := t.TempDir()
-	model := fixturePath("tiny-mbert")
+	model := fixturePath(t, "tiny-mbert")
 	candLines := []string{"今天天气不错。", "", "谢谢", "   "}
 	cands := writeLines(t, dir, "cands.txt", candLines)
 	refs := writeLines(t, dir, "refs.txt", []string{"今天天气很好。", "你好", "谢谢你", "好"})
@@ -371,7 +326,7 @@ func TestScoreCLIUndefined(t *testing.T) {
 	dir := t.TempDir()
 	cands := writeLines(t, dir, "c.txt", []string{"苹果"})
 	refs := writeLines(t, dir, "r.txt", []string{"苹果"})
-	code, stdout, stderr := runCLI(t, "", "score", "--model", fixturePath("tiny-bert-uncased"), "-c", cands, "-r", refs, "--idf", "--format", "json")
+	code, stdout, stderr := runCLI(t, "", "score", "--model", fixturePath(t, "tiny-bert-uncased"), "-c", cands, "-r", refs, "--idf", "--format", "json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
