@@ -235,6 +235,12 @@ func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) err
 		return asUsage(fmt.Errorf("score: output: %w", err))
 	}
 	defer os.Remove(tmp.Name())
+	// CreateTemp makes the file private (0600); results are an ordinary
+	// file, readable as any other the user writes.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("score: writing %s: %w", path, err)
+	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err

@@ -294,6 +294,11 @@ func TestScoreCLIFormats(t *testing.T) {
 	if data, err := os.ReadFile(out); err != nil || string(data) != mustRun(t, append(base, "--format", "json")...) {
 		t.Errorf("-o file (%v) differs from the stdout output:\n%s", err, data)
 	}
+	if st, err := os.Stat(out); err != nil {
+		t.Error(err)
+	} else if st.Mode().Perm() != 0o644 {
+		t.Errorf("-o file mode %v, want -rw-r--r--", st.Mode())
+	}
 	if tmps, _ := filepath.Glob(filepath.Join(dir, ".out.json.*")); len(tmps) != 0 {
 		t.Errorf("temporary files left behind: %v", tmps)
 	}
