@@ -8,9 +8,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bertbench/bertbench/internal/fixture"
 	"github.com/bertbench/bertbench/models"
@@ -549,4 +551,46 @@ func TestIDFTokenizesReferencesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	comparePRF(t, "idf", res.Pairs, idf.PRF, goldenTol)
+}
+
+// gatedTokenizer blocks tokenizing the text gate until open is closed.
+type gatedTokenizer struct {
+	scorer.Tokenizer
+	gate string
+	open chan struct{}
+}
+
+func (g *gatedTokenizer) EncodeBatch(texts []string) ([][]int32, error) {
+	if slices.Contains(texts, g.gate) {
+		select {
+		case <-g.open:
+		case <-time.After(time.Minute):
+			return nil, errors.New("the encoder never ran while a later chunk was being tokenized")
+		}
+	}
+	return g.Tokenizer.EncodeBatch(texts)
+}
+
+// TestTokenizesWhileEncoding: a later chunk is tokenized while earlier
+// ones are encoded. The tokenizer refuses to tokenize the last pair until
+// the encoder has finished a batch; scoring that tokenized everything
+// first would wait for ever (here: fail after a minute).
+func TestTokenizesWhileEncoding(t *testing.T) {
+	name := "tiny-mbert"
+	g := fixture.ReadGolden(t, name)
+	cands, refs := benchCorpus(t, name, 400)
+	gt := &gatedTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), gate: cands[len(cands)-1], open: make(chan struct{})}
+	var once sync.Once
+	s := newFixtureScorer(t, name, g, false, false, func(o *scorer.Options) {
+		o.Tokenizer = gt
+		o.ChunkTokens, o.BatchTokens = 256, 64
+		o.Progress = func(int, int) { once.Do(func() { close(gt.open) }) }
+	})
+	res, err := s.Score(context.Background(), cands, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Chunks < 3 {
+		t.Errorf("%d chunks, want several", res.Stats.Chunks)
+	}
 }
