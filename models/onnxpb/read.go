@@ -21,7 +21,8 @@ import (
 // data is not held in memory: each initializer comes back with Raw nil and
 // a Load that reads its bytes from path (or from its external data file)
 // when called, so reading is cheap even for multi-gigabyte models and the
-// model can be written back with WriteFile.
+// model can be written back with WriteFile (over path itself too). A Load
+// after the file was replaced or changed fails rather than read other bytes.
 //
 // Fields bertbench has no use for (doc strings of nodes and graphs, graph
 // value_info, training info, functions) are dropped; they do not change
@@ -41,8 +42,9 @@ func ReadFile(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable ONNX model: %w", path, err)
 	}
+	stamps := map[string]os.FileInfo{path: st}
 	for _, p := range d.data {
-		p.t.Load = p.loader(path)
+		p.t.Load = p.loader(path, stamps)
 	}
 	return m, nil
 }
@@ -57,7 +59,7 @@ func Read(r *bufio.Reader, size int64) (*Model, error) {
 		return nil, err
 	}
 	for _, p := range d.data {
-		p.t.Load = p.loader("")
+		p.t.Load = p.loader("", nil)
 	}
 	return m, nil
 }
@@ -140,8 +142,10 @@ type dataPlace struct {
 }
 
 // loader returns the Load function for a tensor read from path ("" for a
-// stream, which cannot be read again).
-func (p *dataPlace) loader(path string) func() ([]byte, error) {
+// stream, which cannot be read again). stamps holds each data file's
+// FileInfo as it was when the model was read: a Load from a file replaced
+// or changed since fails instead of returning other bytes.
+func (p *dataPlace) loader(path string, stamps map[string]os.FileInfo) func() ([]byte, error) {
 	t := p.t
 	switch {
 	case p.problem != nil:
@@ -150,7 +154,7 @@ func (p *dataPlace) loader(path string) func() ([]byte, error) {
 	case p.inMem:
 		return nil // t.Raw holds the data
 	case p.extern != nil:
-		return externalLoader(path, t, p.extern)
+		return externalLoader(path, t, p.extern, stamps)
 	case !p.hasRaw:
 		if t.ByteSize() == 0 {
 			return func() ([]byte, error) { return []byte{}, nil }
@@ -161,13 +165,13 @@ func (p *dataPlace) loader(path string) func() ([]byte, error) {
 			return nil, errors.New("its data was skipped: the model was read from a stream (use onnxpb.ReadFile to keep it)")
 		}
 	}
-	off, n := p.off, p.n
-	return func() ([]byte, error) { return readAt(path, off, n) }
+	off, n, st := p.off, p.n, stamps[path]
+	return func() ([]byte, error) { return readAt(path, st, off, n) }
 }
 
 // externalLoader reads a tensor stored as ONNX external data, relative to
 // the model file's folder.
-func externalLoader(path string, t *Tensor, kv map[string]string) func() ([]byte, error) {
+func externalLoader(path string, t *Tensor, kv map[string]string, stamps map[string]os.FileInfo) func() ([]byte, error) {
 	loc := kv["location"]
 	if path == "" || loc == "" || filepath.IsAbs(loc) || strings.Contains(filepath.ToSlash(loc), "../") {
 		return func() ([]byte, error) {
@@ -188,16 +192,29 @@ func externalLoader(path string, t *Tensor, kv map[string]string) func() ([]byte
 		}
 	}
 	file := filepath.Join(filepath.Dir(path), loc)
-	return func() ([]byte, error) { return readAt(file, off, n) }
+	st, seen := stamps[file]
+	if !seen {
+		st, _ = os.Stat(file) // nil when missing: the Load reports it
+		stamps[file] = st
+	}
+	return func() ([]byte, error) { return readAt(file, st, off, n) }
 }
 
-// readAt reads n bytes at off of the file at path.
-func readAt(path string, off, n int64) ([]byte, error) {
+// readAt reads n bytes at off of the file at path, which must still be the
+// file described by was.
+func readAt(path string, was os.FileInfo, off, n int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	now, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if was == nil || !os.SameFile(was, now) || was.Size() != now.Size() || !was.ModTime().Equal(now.ModTime()) {
+		return nil, fmt.Errorf("%s was replaced or changed after the model was read: read it again", path)
+	}
 	if n > math.MaxInt32 {
 		return nil, fmt.Errorf("%s: %d bytes of tensor data at offset %d is too large", path, n, off)
 	}

@@ -241,3 +241,27 @@ func runHidden(t *testing.T, path string, m *onnxpb.Model) []float32 {
 	}
 	return append([]float32(nil), out.GetData()...)
 }
+
+// TestLoadFromAReplacedFile: a model read with ReadFile, whose file is then
+// replaced by another layout, must refuse to load its tensors rather than
+// read other bytes at the old offsets.
+func TestLoadFromAReplacedFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.onnx")
+	m := &onnxpb.Model{IRVersion: 8, Graph: onnxpb.Graph{Initializers: []*onnxpb.Tensor{{Name: "w", DataType: onnxpb.Float, Dims: []int64{1024}, Raw: make([]byte, 4096)}}}}
+	if err := onnxpb.WriteFile(path, m, onnxpb.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	read, err := onnxpb.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same model written with its data outside: model.onnx is replaced.
+	if err := onnxpb.WriteFile(path, read, onnxpb.WriteOptions{ExternalDataThreshold: -1}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = read.Graph.Initializers[0].Data()
+	if err == nil || !strings.Contains(err.Error(), "replaced or changed after the model was read") {
+		t.Errorf("loading from the replaced file: err = %v", err)
+	}
+}
