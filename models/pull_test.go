@@ -3,6 +3,7 @@ package models_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -168,7 +169,19 @@ func (h *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/lfs/"+sha+"/"+file, http.StatusFound)
 		return
 	}
-	w.Header().Set("ETag", `"0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"`)
+	blob := sha1.New() // the Hub's ETag for a file kept in git: its git blob id
+	fmt.Fprintf(blob, "blob %d\x00", len(data))
+	blob.Write(data)
+	w.Header().Set("ETag", `"`+hex.EncodeToString(blob.Sum(nil))+`"`)
+	h.mu.Lock()
+	corrupt := h.corrupt[file] && r.Method == http.MethodGet
+	if corrupt {
+		delete(h.corrupt, file)
+	}
+	h.mu.Unlock()
+	if corrupt {
+		data = bytes.Replace(data, []byte("hidden"), []byte("HIDDEN"), 1)
+	}
 	http.ServeContent(w, r, file, time.Time{}, bytes.NewReader(data))
 }
 
@@ -499,4 +512,48 @@ func TestConcurrentPullsOfOneModel(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("models folder holds %v, want the one model", entries)
 	}
+}
+
+// TestPullVerifiesGitFiles: config.json and tokenizer.json (kept in git, not
+// LFS) are checked against the git blob id the Hub sends as their ETag: a
+// download damaged in transit is fetched again, and a cached copy edited
+// since is replaced.
+func TestPullVerifiesGitFiles(t *testing.T) {
+	fh := newFakeHub()
+	fh.addFixture(t, "test-org/tiny-mbert", "tiny-mbert")
+	srv := httptest.NewServer(fh)
+	defer srv.Close()
+	var log bytes.Buffer
+	cache := &models.Cache{Root: t.TempDir(), Hub: &hub.Client{Endpoint: srv.URL, HTTP: srv.Client(), Progress: &log}}
+	ctx := context.Background()
+	fh.corrupt["config.json"] = true
+	if _, err := cache.Pull(ctx, "test-org/tiny-mbert", models.PullOptions{Layer: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "git blob id") || len(fh.requests("GET /test-org/tiny-mbert/resolve/main/config.json")) != 2 {
+		t.Errorf("damaged config.json not refetched; log:\n%s", log.String())
+	}
+	config := filepath.Join(cache.Root, "checkpoints", "test-org--tiny-mbert", "main", "config.json")
+	want := fileSum(t, filepath.Join(fixtureDir("tiny-mbert"), "config.json"))
+	if fileSum(t, config) != want {
+		t.Fatal("cached config.json differs from the served one")
+	}
+	if err := os.WriteFile(config, bytes.Replace(readFile(t, config), []byte("hidden"), []byte("HIDDEN"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cache.Pull(ctx, "test-org/tiny-mbert", models.PullOptions{Layer: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if fileSum(t, config) != want {
+		t.Error("an edited cached config.json was kept")
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

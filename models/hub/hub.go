@@ -3,13 +3,16 @@
 //
 // Downloads resume: bytes arrive in "<file>.part" and a later call continues
 // from where an interrupted one stopped (an HTTP Range request). Every file
-// is checked against the size the Hub announces, and files stored in Git LFS
-// (the weights) against the sha256 the Hub announces in X-Linked-Etag; a
-// mismatch throws the bytes away and fetches the file again once.
+// is checked against the size the Hub announces, files stored in Git LFS
+// (the weights) against the sha256 the Hub announces in X-Linked-Etag, and
+// files kept in git (config.json, tokenizer.json) against the git blob id
+// the Hub sends as their ETag; a mismatch throws the bytes away and fetches
+// the file again once.
 package hub
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -87,6 +90,9 @@ type FileInfo struct {
 	Size int64
 	// SHA256 is the LFS object id (hex), empty for files kept in git.
 	SHA256 string
+	// GitSHA1 is the git blob id (hex) the Hub sends as ETag for files kept
+	// in git (config.json, tokenizer.json), empty for LFS files.
+	GitSHA1 string
 	// Commit is the revision's commit hash (X-Repo-Commit), when sent.
 	Commit string
 	// Offline is set when the Hub was unreachable and a file downloaded
@@ -164,6 +170,8 @@ func (c *Client) Stat(ctx context.Context, repo, revision, file string) (FileInf
 		info.SHA256 = cleanETag(etag)
 	} else if etag := cleanETag(resp.Header.Get("ETag")); len(etag) == 64 && isHex(etag) {
 		info.SHA256 = etag
+	} else if len(etag) == 40 && isHex(etag) {
+		info.GitSHA1 = etag
 	}
 	return info, nil
 }
@@ -261,14 +269,33 @@ func matches(path string, info FileInfo) (bool, error) {
 	if info.Size >= 0 && st.Size() != info.Size {
 		return false, nil
 	}
-	if info.SHA256 == "" {
-		return info.Size >= 0, nil
+	switch {
+	case info.SHA256 != "":
+		sum, err := hashFile(path, sha256.New())
+		if err != nil {
+			return false, err
+		}
+		return sum == info.SHA256, nil
+	case info.GitSHA1 != "":
+		sum, err := gitBlobSHA1(path)
+		if err != nil {
+			return false, err
+		}
+		return sum == info.GitSHA1, nil
 	}
-	sum, err := hashFile(path, sha256.New())
+	return info.Size >= 0, nil
+}
+
+// gitBlobSHA1 is git's object id of the file's content: sha1 of
+// "blob <size>\x00" and the bytes.
+func gitBlobSHA1(path string) (string, error) {
+	st, err := os.Stat(path)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	return sum == info.SHA256, nil
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", st.Size())
+	return hashFile(path, h)
 }
 
 func hashFile(path string, h hash.Hash) (string, error) {
@@ -368,6 +395,18 @@ func (c *Client) fetch(ctx context.Context, repo, revision, file, dest string, i
 	if info.SHA256 != "" {
 		if sum := hex.EncodeToString(h.Sum(nil)); sum != info.SHA256 {
 			return &corruptError{fmt.Sprintf("sha256 %s does not match the Hub's %s", sum, info.SHA256)}
+		}
+	}
+	if info.GitSHA1 != "" {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		sum, err := gitBlobSHA1(part)
+		if err != nil {
+			return err
+		}
+		if sum != info.GitSHA1 {
+			return &corruptError{fmt.Sprintf("git blob id %s does not match the Hub's %s", sum, info.GitSHA1)}
 		}
 	}
 	if err := f.Close(); err != nil {
