@@ -1,7 +1,6 @@
 package onnxgraph_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -10,21 +9,16 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/bertbench/bertbench/internal/fixture"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 	"github.com/bertbench/bertbench/models/onnxpb"
 	"github.com/bertbench/bertbench/models/safetensors"
 	"github.com/bertbench/bertbench/ortlib"
 )
 
-var fixtures = []string{"tiny-mbert", "tiny-bert-uncased", "tiny-roberta"}
+var fixtures = fixture.Names()
 
 func fixtureDir(name string) string { return filepath.Join("..", "..", "testdata", "bertscore", name) }
-
-type hiddenCase struct {
-	Text   string        `json:"text"`
-	IDs    []int64       `json:"ids"`
-	Layers [][][]float64 `json:"layers"`
-}
 
 func loadORT(t testing.TB) {
 	t.Helper()
@@ -111,14 +105,7 @@ func TestBuiltEncoderMatchesHiddenStates(t *testing.T) {
 	loadORT(t)
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
-			var cases []hiddenCase
-			data, err := os.ReadFile(filepath.Join(fixtureDir(name), "hidden_states.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(data, &cases); err != nil {
-				t.Fatal(err)
-			}
+			cases := fixture.ReadHiddenStates(t, name)
 			dir := t.TempDir()
 			cfg, err := onnxgraph.ReadConfig(filepath.Join(fixtureDir(name), "config.json"))
 			if err != nil {
@@ -200,14 +187,7 @@ func TestPaddingInvariance(t *testing.T) {
 	loadORT(t)
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
-			var cases []hiddenCase
-			data, err := os.ReadFile(filepath.Join(fixtureDir(name), "hidden_states.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(data, &cases); err != nil {
-				t.Fatal(err)
-			}
+			cases := fixture.ReadHiddenStates(t, name)
 			path, cfg := buildFixture(t, name, onnxgraph.Options{Layer: 2}, t.TempDir())
 			bert := cfg.Arch() == onnxgraph.ArchBERT
 			maxLen := 0
