@@ -44,7 +44,8 @@ var ErrNotFound = errors.New("not found on the Hub")
 var ErrUnauthorized = errors.New("not authorised")
 
 // ErrUnreachable reports that the endpoint could not be reached at all (no
-// network, DNS failure, connection refused).
+// network, DNS failure, connection refused) or answered with a server
+// error (HTTP 5xx).
 var ErrUnreachable = errors.New("Hub unreachable")
 
 // Client talks to one Hub endpoint.
@@ -208,6 +209,11 @@ func (c *Client) statusError(resp *http.Response, repo, revision, file string) e
 			return fmt.Errorf("%w: %s: no revision %q", ErrNotFound, repo, revision)
 		}
 		return fmt.Errorf("%w: %s or its file %s (check the name, or set %s for a private repo)", ErrNotFound, where, file, EnvToken)
+	}
+	if resp.StatusCode >= 500 {
+		// The Hub is down or overloaded: as good as unreachable, so a copy
+		// downloaded before may be used (see Download).
+		return fmt.Errorf("%w: %s: %s: HTTP %s (try again later)", ErrUnreachable, where, file, resp.Status)
 	}
 	return fmt.Errorf("%s: %s: HTTP %s", where, file, resp.Status)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -157,5 +158,30 @@ func TestStatFollowsRenamedRepo(t *testing.T) {
 	}
 	if info.Size != int64(len(content)) || info.SHA256 != hex.EncodeToString(sum[:]) {
 		t.Errorf("info %+v", info)
+	}
+}
+
+// TestDownloadHubServerError: a Hub answering 503 counts as unreachable: a
+// file downloaded before is used as it is; one never downloaded fails with
+// ErrUnreachable and says to try again later.
+func TestDownloadHubServerError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	have := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(have, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	c := &hub.Client{Endpoint: srv.URL, HTTP: srv.Client(), Progress: &log}
+	info, err := c.Download(context.Background(), "o/r", "main", "config.json", have)
+	if err != nil || !info.Offline || !strings.Contains(log.String(), "using the copy downloaded before") {
+		t.Errorf("cached file: info %+v, err %v, log %q", info, err, log.String())
+	}
+	_, err = c.Download(context.Background(), "o/r", "main", "tokenizer.json", filepath.Join(dir, "tokenizer.json"))
+	if !errors.Is(err, hub.ErrUnreachable) || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "try again later") {
+		t.Errorf("uncached file: err = %v", err)
 	}
 }
