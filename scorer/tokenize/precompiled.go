@@ -95,7 +95,13 @@ func (p *precompiled) appendNormalized(dst []byte, s string) []byte {
 	extra := extraGraphemeJoin()
 	for len(s) > 0 {
 		var g, rest string
-		g, rest, _, state = uniseg.FirstGraphemeClusterInString(s, state)
+		if s[0] < utf8.RuneSelf && (len(s) == 1 || (s[1] < utf8.RuneSelf && (s[0] != '\r' || s[1] != '\n'))) {
+			// Fast path: an ASCII character followed by ASCII other than
+			// CR LF is a cluster of its own (no rule joins them).
+			g, rest, state = s[:1], s[1:], -1
+		} else {
+			g, rest, _, state = uniseg.FirstGraphemeClusterInString(s, state)
+		}
 		// Characters that are Extend/SpacingMark in Hugging Face's newer
 		// Unicode version but unassigned in uniseg's join the cluster.
 		for len(rest) > 0 {
