@@ -326,10 +326,14 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 	ckDir := c.checkpointDir(repo, rev)
 	c.logf("pulling %s@%s from %s\n", repo, rev, client.Endpoint)
 	var commit string
+	verified := map[string]string{} // sha256 of the files the Hub gave an LFS id for
 	get := func(file string) error {
 		info, err := client.Download(ctx, repo, rev, file, filepath.Join(ckDir, file))
 		if info.Commit != "" {
 			commit = info.Commit
+		}
+		if err == nil && info.SHA256 != "" && !info.Offline {
+			verified[file] = info.SHA256
 		}
 		return err
 	}
@@ -376,7 +380,7 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 	if commit != "" && commit != rev {
 		revision = rev + " (" + commit + ")"
 	}
-	m, err := Import(ctx, ckDir, tmp, ImportOptions{Layer: opts.Layer, FP16: opts.FP16, Name: name, Repo: repo, Revision: revision, Producer: c.Producer})
+	m, err := Import(ctx, ckDir, tmp, ImportOptions{Layer: opts.Layer, FP16: opts.FP16, Name: name, Repo: repo, Revision: revision, Producer: c.Producer, KnownSHA256: verified})
 	if err != nil {
 		return nil, err
 	}

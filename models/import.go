@@ -45,6 +45,10 @@ type ImportOptions struct {
 	Producer string
 	// WriteOptions tunes how model.onnx is written (external data).
 	Write onnxpb.WriteOptions
+	// KnownSHA256 maps input file names to sha256 sums the caller has just
+	// verified (Pull: the Hub's LFS ids, checked while downloading); those
+	// files are not read a second time to hash them.
+	KnownSHA256 map[string]string
 }
 
 // Import builds OUT_DIR/model.onnx from the Hugging Face checkpoint in
@@ -105,6 +109,10 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 	files := map[string]string{}
 	inputs := append([]string{ConfigFile, TokenizerFile}, ck.Files...)
 	for _, f := range inputs {
+		if sum, ok := opts.KnownSHA256[f]; ok {
+			files[f] = sum
+			continue
+		}
 		sum, err := fileSHA256(ctx, filepath.Join(srcDir, f))
 		if err != nil {
 			return nil, err
