@@ -195,10 +195,23 @@ func (c *cached) ModelDigest(ctx context.Context) (string, error) {
 type flightResult struct {
 	res runners.Result
 	err error
+	// leader is the token of the caller whose ctx the call ran under.
+	leader *caller
+	// gaveUp: the leader's ctx ended, so the error is the leader's, not
+	// an answer for the others.
+	gaveUp bool
 }
 
+// caller is a token that tells the caller that made a shared call apart
+// from those that only waited for it.
+type caller struct{ _ byte }
+
 // Run serves req from the store, or calls the wrapped runner and stores
-// a successful result.
+// a successful result. Identical concurrent requests share one call: the
+// caller that made it gets the result as made, the others get it marked
+// Cached with 0 attempts. Each caller stops waiting when its own ctx ends,
+// and one whose shared call was cut short by another caller's ctx makes
+// the call itself.
 func (c *cached) Run(ctx context.Context, req runners.Request) (runners.Result, error) {
 	digest, err := runners.Digest(ctx, c.inner)
 	if err != nil {
@@ -208,25 +221,39 @@ func (c *cached) Run(ctx context.Context, req runners.Request) (runners.Result, 
 	if err != nil {
 		return runners.Failed(c.Spec(), 0, err)
 	}
-	if res, ok, err := c.store.Get(key); err != nil {
-		return runners.Failed(c.Spec(), 0, err)
-	} else if ok {
-		res.Cached, res.Attempts = true, 0
-		return res, nil
-	}
-	v, _, shared := c.flight.Do(key, func() (any, error) {
-		res, err := c.inner.Run(ctx, req)
-		if err == nil {
-			if perr := c.store.Put(key, res); perr != nil && c.store.OnWriteError != nil {
-				c.store.OnWriteError(perr)
-			}
+	me := &caller{}
+	for {
+		if res, ok, err := c.store.Get(key); err != nil {
+			return runners.Failed(c.Spec(), 0, err)
+		} else if ok {
+			res.Cached, res.Attempts = true, 0
+			return res, nil
 		}
-		return flightResult{res, err}, nil
-	})
-	fr := v.(flightResult)
-	if shared && fr.err == nil {
-		// Another goroutine made the call; this one got it for free.
-		fr.res.Cached, fr.res.Attempts = true, 0
+		ch := c.flight.DoChan(key, func() (any, error) {
+			res, err := c.inner.Run(ctx, req)
+			if err == nil {
+				if perr := c.store.Put(key, res); perr != nil && c.store.OnWriteError != nil {
+					c.store.OnWriteError(perr)
+				}
+			}
+			return flightResult{res: res, err: err, leader: me, gaveUp: err != nil && ctx.Err() != nil}, nil
+		})
+		var fr flightResult
+		select {
+		case <-ctx.Done():
+			return runners.Failed(c.Spec(), 0, fmt.Errorf("%s: %w", c.Spec(), ctx.Err()))
+		case r := <-ch:
+			fr = r.Val.(flightResult)
+		}
+		if fr.leader == me {
+			return fr.res, fr.err
+		}
+		if fr.gaveUp {
+			continue // another caller's cancellation; this one still wants the answer
+		}
+		if fr.err == nil {
+			fr.res.Cached, fr.res.Attempts = true, 0
+		}
+		return fr.res, fr.err
 	}
-	return fr.res, fr.err
 }

@@ -113,12 +113,22 @@ func TestConcurrentIdenticalRequestsShareOneCall(t *testing.T) {
 	inner := &countingRunner{delay: 50 * time.Millisecond}
 	r := cache.Wrap(inner, store)
 	var wg sync.WaitGroup
+	var paid atomic.Int64 // results not marked cached
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if res, err := r.Run(context.Background(), runners.Request{Prompt: "same"}); err != nil || res.Output != "echo same" {
+			res, err := r.Run(context.Background(), runners.Request{Prompt: "same"})
+			if err != nil || res.Output != "echo same" {
 				t.Errorf("%+v, %v", res, err)
+			}
+			if !res.Cached {
+				paid.Add(1)
+				if res.Attempts != 1 {
+					t.Errorf("the caller that made the call reports %d attempts", res.Attempts)
+				}
+			} else if res.Attempts != 0 {
+				t.Errorf("a shared result reports %d attempts", res.Attempts)
 			}
 		}()
 	}
@@ -126,6 +136,89 @@ func TestConcurrentIdenticalRequestsShareOneCall(t *testing.T) {
 	if got := inner.calls.Load(); got != 1 {
 		t.Errorf("%d calls for 8 identical concurrent requests, want 1", got)
 	}
+	if paid.Load() != 1 {
+		t.Errorf("%d results not marked cached, want exactly 1 (the one that called the model)", paid.Load())
+	}
+}
+
+// blockingRunner answers when release is closed, or fails when ctx ends.
+type blockingRunner struct {
+	calls   atomic.Int64
+	release chan struct{}
+}
+
+func (b *blockingRunner) Spec() string { return "test:block" }
+func (b *blockingRunner) Run(ctx context.Context, req runners.Request) (runners.Result, error) {
+	b.calls.Add(1)
+	select {
+	case <-b.release:
+		return runners.Result{Runner: b.Spec(), Output: "done", Attempts: 1}, nil
+	case <-ctx.Done():
+		return runners.Failed(b.Spec(), 1, ctx.Err())
+	}
+}
+
+// TestSharedCallAndCancellation: a caller's cancellation ends only its own
+// wait; a caller whose shared call another caller cancelled makes it again.
+func TestSharedCallAndCancellation(t *testing.T) {
+	waitCalls := func(b *blockingRunner, n int64) {
+		for b.calls.Load() < n {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	t.Run("waiter cancelled", func(t *testing.T) {
+		store, _ := cache.Open(t.TempDir())
+		inner := &blockingRunner{release: make(chan struct{})}
+		r := cache.Wrap(inner, store)
+		lead := make(chan runners.Result)
+		go func() {
+			res, _ := r.Run(context.Background(), runners.Request{Prompt: "p"})
+			lead <- res
+		}()
+		waitCalls(inner, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := r.Run(ctx, runners.Request{Prompt: "p"}); !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled waiter: %v", err)
+		}
+		close(inner.release) // the waiter returned while the call was still running
+		if res := <-lead; res.Output != "done" || res.Cached {
+			t.Errorf("leader: %+v", res)
+		}
+	})
+	t.Run("leader cancelled", func(t *testing.T) {
+		store, _ := cache.Open(t.TempDir())
+		inner := &blockingRunner{release: make(chan struct{})}
+		r := cache.Wrap(inner, store)
+		ctx, cancel := context.WithCancel(context.Background())
+		lead := make(chan error)
+		go func() {
+			_, err := r.Run(ctx, runners.Request{Prompt: "p"})
+			lead <- err
+		}()
+		waitCalls(inner, 1)
+		follow := make(chan runners.Result)
+		go func() {
+			res, err := r.Run(context.Background(), runners.Request{Prompt: "p"})
+			if err != nil {
+				t.Errorf("follower: %v", err)
+			}
+			follow <- res
+		}()
+		time.Sleep(20 * time.Millisecond) // let the follower join the call (the outcome is the same if it has not)
+		cancel()
+		if err := <-lead; !errors.Is(err, context.Canceled) {
+			t.Errorf("leader: %v", err)
+		}
+		waitCalls(inner, 2)
+		close(inner.release)
+		if res := <-follow; res.Output != "done" {
+			t.Errorf("follower: %+v", res)
+		}
+		if inner.calls.Load() != 2 {
+			t.Errorf("%d calls, want 2", inner.calls.Load())
+		}
+	})
 }
 
 func TestCorruptEntryIsAMissAndClearCounts(t *testing.T) {
