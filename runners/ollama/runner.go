@@ -41,18 +41,22 @@ func (r *Runner) Spec() string { return r.spec }
 // Check makes sure the server has the model, and returns what it knows
 // about it. A missing model gives an error wrapping
 // runners.ErrModelNotFound that says how to pull or create it. The answer
-// is remembered once the model was found.
+// is remembered once the model was found. The lock is not held across the
+// request, so a caller whose ctx ends never waits for another's check.
 func (r *Runner) Check(ctx context.Context) (ModelInfo, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.info != nil {
-		return *r.info, nil
+	known := r.info
+	r.mu.Unlock()
+	if known != nil {
+		return *known, nil
 	}
 	info, err := r.server.Model(ctx, r.model)
 	if err != nil {
 		return ModelInfo{}, err
 	}
+	r.mu.Lock()
 	r.info = &info
+	r.mu.Unlock()
 	return info, nil
 }
 
