@@ -43,6 +43,7 @@ type Encoder struct {
 	idType       []ort.TensorElementDataType // per input
 	hidden       int                         // 0 when the graph leaves it dynamic
 	providerName string
+	precision    string // of the weights: "fp32", "fp16", ...; "" if unknown
 }
 
 // NewEncoder loads the ONNX model at path and checks that its inputs and
@@ -89,11 +90,11 @@ func NewEncoder(path string, opts EncoderOptions) (enc *Encoder, err error) {
 	// The graph's inputs and outputs are read from the file statically
 	// (streaming past the weights), so ONNX Runtime builds the graph only
 	// once, for the session.
-	ins, outs, err := graphIO(path)
+	ins, outs, precision, err := graphIO(path)
 	if err != nil {
 		return nil, asInput(fmt.Errorf("encoder %s: not a loadable ONNX model: %w (re-export it, or rebuild the folder with `bertbench models import`)", path, err))
 	}
-	e := &Encoder{path: path, providerName: name}
+	e := &Encoder{path: path, providerName: name, precision: precision}
 	if err := e.checkGraph(ins, outs); err != nil {
 		return nil, asInput(fmt.Errorf("encoder %s: %w", path, err))
 	}
@@ -106,17 +107,19 @@ func NewEncoder(path string, opts EncoderOptions) (enc *Encoder, err error) {
 
 // graphIO reads the ONNX model at path and describes its graph's inputs
 // (weights listed as inputs by old exporters left out) and outputs the way
-// ONNX Runtime does. ONNX's element type numbers are ONNX Runtime's.
-func graphIO(path string) (ins, outs []ort.InputOutputInfo, err error) {
+// ONNX Runtime does (ONNX's element type numbers are ONNX Runtime's), and
+// the precision most of its weights are stored in.
+func graphIO(path string) (ins, outs []ort.InputOutputInfo, precision string, err error) {
 	m, err := onnxpb.ReadFile(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	g := &m.Graph
 	weights := make(map[string]bool, len(g.Initializers))
 	for _, t := range g.Initializers {
 		weights[t.Name] = true
 	}
+	precision = weightPrecision(g.Initializers)
 	info := func(v onnxpb.ValueInfo) ort.InputOutputInfo {
 		io := ort.InputOutputInfo{Name: v.Name, OrtValueType: ort.ONNXTypeTensor, DataType: ort.TensorElementDataType(v.ElemType)}
 		if v.ElemType == 0 {
@@ -139,7 +142,35 @@ func graphIO(path string) (ins, outs []ort.InputOutputInfo, err error) {
 	for _, v := range g.Outputs {
 		outs = append(outs, info(v))
 	}
-	return ins, outs, nil
+	return ins, outs, precision, nil
+}
+
+// weightPrecision names the element type that holds the most weight
+// values ("fp32", "fp16", "bf16", "fp64", "int8"), "" when there are none.
+func weightPrecision(ts []*onnxpb.Tensor) string {
+	names := map[onnxpb.DataType]string{
+		onnxpb.Float: "fp32", onnxpb.Float16: "fp16", onnxpb.BFloat16: "bf16",
+		onnxpb.Double: "fp64", onnxpb.Int8: "int8", onnxpb.Uint8: "int8",
+	}
+	count := map[string]int64{}
+	for _, t := range ts {
+		name, ok := names[t.DataType]
+		if !ok {
+			continue
+		}
+		n := int64(1)
+		for _, d := range t.Dims {
+			n *= d
+		}
+		count[name] += n
+	}
+	best := ""
+	for _, name := range []string{"fp32", "fp16", "bf16", "fp64", "int8"} {
+		if count[name] > 0 && (best == "" || count[name] > count[best]) {
+			best = name
+		}
+	}
+	return best
 }
 
 // checkGraph validates the graph's inputs and outputs and records how to
@@ -200,6 +231,11 @@ func describe(io ort.InputOutputInfo) string {
 	}
 	return fmt.Sprintf("%s tensor %v", io.DataType, io.Dimensions)
 }
+
+// Precision names the element type most of the model's weights are stored
+// in ("fp32", "fp16", "bf16", "fp64" or "int8"), "" when the graph has no
+// such weights.
+func (e *Encoder) Precision() string { return e.precision }
 
 // ProviderName names the execution provider the encoder runs on.
 func (e *Encoder) ProviderName() string { return e.providerName }

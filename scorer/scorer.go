@@ -294,9 +294,14 @@ func (s *Scorer) makeHash() string {
 	} else if s.opts.IDF {
 		idf = "idf"
 	}
-	precision := "fp32"
-	if m := s.opts.Model.Manifest; m != nil && m.Precision != "" {
+	// The weights' precision as read from the graph; the manifest's word
+	// only when the graph has no floating-point weights to tell.
+	precision := s.enc.Precision()
+	if m := s.opts.Model.Manifest; precision == "" && m != nil && m.Precision != "" {
 		precision = m.Precision
+	}
+	if precision == "" {
+		precision = "fp32"
 	}
 	extra := ""
 	if t := s.opts.IDFTable; t != nil {

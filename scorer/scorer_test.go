@@ -594,3 +594,33 @@ func TestTokenizesWhileEncoding(t *testing.T) {
 		t.Errorf("%d chunks, want several", res.Stats.Chunks)
 	}
 }
+
+// TestHashPrecisionFromGraph: the hash names the precision the model's
+// weights are stored in, read from the graph, even without a manifest.
+func TestHashPrecisionFromGraph(t *testing.T) {
+	requireORT(t)
+	name := "tiny-roberta"
+	g := fixture.ReadGolden(t, name)
+	for _, fp16 := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "m")
+		if _, err := models.Import(context.Background(), fixture.Dir(t, name), dir, models.ImportOptions{Layer: g.Meta.NumLayers, FP16: fp16}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(dir, models.ManifestFile)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := models.ResolveDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := scorer.New(context.Background(), scorer.Options{Model: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[bool]string{false: ",fp32)", true: ",fp16)"}[fp16]
+		if !strings.Contains(s.Hash(), want) {
+			t.Errorf("fp16 %v: hash %q lacks %q", fp16, s.Hash(), want)
+		}
+		s.Close()
+	}
+}
