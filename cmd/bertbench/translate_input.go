@@ -78,8 +78,13 @@ func readJSONL(r io.Reader, name string) ([]source, error) {
 			ID     any             `json:"id"`
 			Source json.RawMessage `json:"source"`
 		}
-		if err := json.Unmarshal(b, &rec); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber() // ids are written back exactly, however large
+		if err := dec.Decode(&rec); err != nil {
 			return nil, fmt.Errorf("%s:%d: not a JSON object: %v (use --input-format text for plain text)", name, line, err)
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("%s:%d: more than one JSON value on the line (one object per line)", name, line)
 		}
 		var text string
 		if len(rec.Source) == 0 || json.Unmarshal(rec.Source, &text) != nil {

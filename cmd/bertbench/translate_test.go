@@ -451,3 +451,23 @@ func TestAdaptersAndCacheWorkAtTopLevel(t *testing.T) {
 		t.Errorf("help:\n%s", out.String())
 	}
 }
+
+// TestReadJSONLKeepsIDsExact: ids survive the round trip unchanged, even
+// integers beyond float64's 2^53.
+func TestReadJSONLKeepsIDsExact(t *testing.T) {
+	in := `{"id": 12345678901234567891, "source": "a"}` + "\n" + `{"id": "x-1", "source": "b"}` + "\n"
+	got, err := readJSONL(strings.NewReader(in), "in.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(outputLine{Line: got[0].Line, ID: got[0].ID})
+	if !strings.Contains(string(b), `"id":12345678901234567891`) {
+		t.Errorf("id written as %s", b)
+	}
+	if got[1].ID != "x-1" {
+		t.Errorf("string id: %v", got[1].ID)
+	}
+	if _, err := readJSONL(strings.NewReader(`{"source": "a"} {"source": "b"}`), "in.jsonl"); err == nil || !strings.Contains(err.Error(), "in.jsonl:1: more than one JSON value") {
+		t.Errorf("two values on a line: %v", err)
+	}
+}
