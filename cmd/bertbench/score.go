@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -139,7 +140,7 @@ func checkScoreFlags(cCtx *cli.Context, refFiles []string) (string, error) {
 		return "", usagef("score: no reference file: give one with -r FILE (repeat for several references)")
 	}
 	format := cCtx.String("format")
-	if !contains(scoreFormats, format) {
+	if !slices.Contains(scoreFormats, format) {
 		return "", usagef("score: unknown --format %q (want one of %s)", format, strings.Join(scoreFormats, ", "))
 	}
 	if cCtx.IsSet("baseline") && !cCtx.Bool("rescale") {
@@ -263,15 +264,6 @@ func undefinedPairs(res *scorer.Result) int {
 		}
 	}
 	return n
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // stringList is a repeatable string flag whose values are never split on

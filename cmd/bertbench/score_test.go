@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -176,7 +177,7 @@ func TestScoreCLIErrors(t *testing.T) {
 			if tc.name == "wrong ONNX Runtime library" {
 				args = []string{"--ort-lib", filepath.Join(dir, "libonnxruntime.so.1"), "score"}
 			}
-			if !contains(tc.args, "--model") {
+			if !slices.Contains(tc.args, "--model") {
 				args = append(args, "--model", model)
 			}
 			code, stdout, stderr := runCLI(t, "", append(args, tc.args...)...)
