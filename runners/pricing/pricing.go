@@ -76,20 +76,41 @@ func parse(b []byte, name string) (Table, error) {
 	return f.Models, nil
 }
 
-// Lookup finds the price of model: an exact entry, else the longest entry
-// that model extends with "-…" (a dated snapshot such as
-// gpt-4o-mini-2024-07-18 is priced as gpt-4o-mini).
+// Lookup finds the price of model: an exact entry, else the entry that
+// model extends with a snapshot date ("-2024-07-18" or "-0125"): a dated
+// snapshot such as gpt-4o-mini-2024-07-18 is priced as gpt-4o-mini. Other
+// variants (o1-mini, o3-pro, gpt-4o-audio-preview) often cost something
+// else entirely, so they are not priced from their family's entry: an
+// unknown price is nil, never a wrong one.
 func (t Table) Lookup(model string) (Price, bool) {
 	if p, ok := t[model]; ok {
 		return p, true
 	}
-	best, found := "", false
-	for name := range t {
-		if strings.HasPrefix(model, name+"-") && len(name) > len(best) {
-			best, found = name, true
+	for name, p := range t {
+		if rest, ok := strings.CutPrefix(model, name+"-"); ok && snapshotDate(rest) {
+			return p, true
 		}
 	}
-	return t[best], found
+	return Price{}, false
+}
+
+// snapshotDate reports a model snapshot suffix: YYYY-MM-DD or MMDD.
+func snapshotDate(s string) bool {
+	digits := func(s string) bool {
+		for _, r := range s {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+		return s != ""
+	}
+	switch len(s) {
+	case 4:
+		return digits(s)
+	case 10:
+		return digits(s[:4]) && s[4] == '-' && digits(s[5:7]) && s[7] == '-' && digits(s[8:])
+	}
+	return false
 }
 
 // Cost returns the price in USD of a call to model with the given token

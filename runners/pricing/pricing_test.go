@@ -29,6 +29,11 @@ func TestCost(t *testing.T) {
 		{"gpt-4o-2024-08-06", 0, 1e6, 10, true},
 		{"gpt-3.5-turbo-0125", 2e6, 2e6, 4, true},
 		{"gpt-4o2", 1, 1, 0, false},
+		// Variants are not priced as their family: o1-mini is not o1.
+		{"gpt-4o-audio-preview", 1, 1, 0, false},
+		{"gpt-4o-mini-realtime-preview-2024-12-17", 1, 1, 0, false},
+		{"gpt-3.5-turbo-16k", 1, 1, 0, false},
+		{"gpt-4o-2024-8-6", 1, 1, 0, false},
 		{"llama2:13b", 1, 1, 0, false},
 	} {
 		got := tab.Cost(tc.model, tc.in, tc.out)
@@ -74,4 +79,18 @@ func deref(p *float64) any {
 		return nil
 	}
 	return *p
+}
+
+// TestDefaultNeverMisprices: the built-in table prices dated snapshots of
+// its models and leaves variants it does not list unpriced.
+func TestDefaultNeverMisprices(t *testing.T) {
+	d := Default()
+	if d.Cost("gpt-4o-mini-2024-07-18", 1, 1) == nil || d.Cost("gpt-3.5-turbo-0125", 1, 1) == nil {
+		t.Error("dated snapshot not priced")
+	}
+	for _, m := range []string{"o1-mini", "o3-pro", "gpt-4o-audio-preview"} {
+		if c := d.Cost(m, 1e6, 1e6); c != nil {
+			t.Errorf("%s priced at %v from its family's entry", m, *c)
+		}
+	}
 }
