@@ -624,3 +624,22 @@ func TestHashPrecisionFromGraph(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestMultiRefMaxKeepsNaN: the best over several references is taken per
+// component as torch's max does it: an undefined (NaN) component of any
+// reference makes that component undefined, while the others keep their
+// best. Here the first reference's tokens all occur in both references,
+// so under idf they weigh 0 and its R is NaN.
+func TestMultiRefMaxKeepsNaN(t *testing.T) {
+	name := "tiny-bert-uncased"
+	g := fixture.ReadGolden(t, name)
+	s := newFixtureScorer(t, name, g, true, false, nil)
+	res, err := s.Score(context.Background(), []string{"apple"}, [][]string{{"苹果", "苹果 apple"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Pairs[0]
+	if !math.IsNaN(p.R) || math.IsNaN(p.P) || math.IsNaN(p.F) || p.F <= 0 {
+		t.Errorf("got %+v, want R NaN and P, F defined (F from the second reference)", p)
+	}
+}
