@@ -57,6 +57,8 @@ func NewEncoder(path string, opts EncoderOptions) (enc *Encoder, err error) {
 		return nil, asInput(fmt.Errorf("encoder: %w", err))
 	} else if st.IsDir() {
 		return nil, asInput(fmt.Errorf("encoder %s: is a folder, want an .onnx file", path))
+	} else if st.Size() == 0 {
+		return nil, asInput(fmt.Errorf("encoder %s: the file is empty (an interrupted export or download?): re-export it, or rebuild the folder with `bertbench models import`", path))
 	}
 	so, err := ort.NewSessionOptions()
 	if err != nil {
@@ -100,7 +102,7 @@ func NewEncoder(path string, opts EncoderOptions) (enc *Encoder, err error) {
 	}
 	e.session, err = ort.NewDynamicAdvancedSession(path, e.inputNames, []string{hiddenOutput}, so)
 	if err != nil {
-		return nil, asInput(fmt.Errorf("encoder %s: %w", path, err))
+		return nil, asInput(fmt.Errorf("encoder %s: ONNX Runtime %s cannot load it: %w (re-export it, or rebuild the folder with `bertbench models import`)", path, ort.GetVersion(), err))
 	}
 	return e, nil
 }

@@ -156,6 +156,11 @@ func TestNewErrors(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "model.onnx"), []byte("this is not a protobuf"), 0o644)
 			return dir, scorer.Options{}
 		}, []string{"model.onnx", "not a loadable ONNX model"}},
+		{"empty model.onnx", func(t *testing.T) (string, scorer.Options) {
+			dir := copyModel(t, name, "tokenizer.json")
+			os.WriteFile(filepath.Join(dir, "model.onnx"), nil, 0o644)
+			return dir, scorer.Options{}
+		}, []string{"model.onnx", "the file is empty"}},
 		{"truncated model.onnx", func(t *testing.T) (string, scorer.Options) {
 			dir := copyModel(t, name, "tokenizer.json")
 			data, _ := os.ReadFile(fixture.Path(t, name, "model.onnx"))
