@@ -74,7 +74,8 @@ type Options struct {
 	ORTLib string
 
 	// IDF weights tokens by inverse document frequency over the references
-	// of each Score call.
+	// of each Score call. The references are tokenized once, up front, and
+	// their token ids (4 bytes a token) kept for the call.
 	IDF bool
 	// IDFTable, when set, supplies the idf weights instead (implies IDF).
 	IDFTable *IDFTable
