@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -240,6 +241,13 @@ func TestScoreCLIFormats(t *testing.T) {
 	}
 	if !strings.HasPrefix(stdout, `{"hash": "tiny-mbert_Lunknown_no-idf_version=`) || !strings.Contains(stdout, `], "mean": {"P": `) {
 		t.Errorf("json layout: %s", stdout)
+	}
+	// Exactly the issue's shape, spacing included, one line.
+	num := `-?[0-9][0-9.e+-]*`
+	prf := `\{"P": ` + num + `, "R": ` + num + `, "F": ` + num + `\}`
+	shape := regexp.MustCompile(`^\{"hash": "[^"]+", "pairs": \[` + prf + `(, ` + prf + `)*\], "mean": ` + prf + `\}\n$`)
+	if !shape.MatchString(stdout) {
+		t.Errorf("json output is not exactly {\"hash\": ..., \"pairs\": [...], \"mean\": {...}}:\n%s", stdout)
 	}
 	var raw map[string]json.RawMessage
 	json.Unmarshal([]byte(stdout), &raw)
