@@ -198,12 +198,9 @@ func New(ctx context.Context, opts Options) (*Scorer, error) {
 	}
 	// The ids the tokenizer gives the empty string are the special tokens
 	// it adds around every text ([CLS] [SEP], <s> </s>): they weigh 0.
-	empty, err := safeEncode(s.tok, []string{""})
+	empty, err := s.encode([]string{""})
 	if err != nil {
 		return nil, fmt.Errorf("scorer: tokenizing the empty string: %w", err)
-	}
-	if len(empty) != 1 {
-		return nil, fmt.Errorf("scorer: the tokenizer returned %d encodings for 1 text", len(empty))
 	}
 	s.specials = map[int32]bool{}
 	s.added = len(empty[0])
