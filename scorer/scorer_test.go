@@ -387,7 +387,7 @@ func TestManifestDefaults(t *testing.T) {
 // faultyTokenizer wraps a real tokenizer to inject faults.
 type faultyTokenizer struct {
 	scorer.Tokenizer
-	fail   string // "error", "panic", "bad-id" or "" (pass through)
+	fail   string // "error", "panic", "short" (one encoding too few), "bad-id" or "" (pass through)
 	calls  int
 	failAt int // fail from this EncodeBatch call on (0 = the first)
 }
@@ -402,6 +402,9 @@ func (f *faultyTokenizer) EncodeBatch(texts []string) ([][]int32, error) {
 		return nil, errors.New("injected tokenizer failure")
 	case "panic":
 		panic("injected tokenizer panic")
+	case "short":
+		ids, err := f.Tokenizer.EncodeBatch(texts)
+		return ids[:len(ids)-1], err
 	case "bad-id":
 		ids, err := f.Tokenizer.EncodeBatch(texts)
 		for _, x := range ids {
@@ -429,6 +432,8 @@ func TestFaultsBecomeErrors(t *testing.T) {
 		{"panic", "injected tokenizer panic", 1},
 		{"panic", "injected tokenizer panic", 0},
 		{"bad-id", "encoder", 1},
+		{"short", "0 encodings for 1 texts", 0},
+		{"short", "encodings for", 1},
 	} {
 		t.Run(fmt.Sprintf("%s-at-%d", tc.fail, tc.failAt), func(t *testing.T) {
 			ft := &faultyTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), fail: tc.fail, failAt: tc.failAt}
