@@ -179,6 +179,9 @@ func runTranslate(c *cli.Context) error {
 	}
 	// Fail fast on a missing model, before any output is written.
 	if err := checkModel(ctx, runner, opts.Retry.Timeout); err != nil {
+		if ctx.Err() != nil {
+			return cli.Exit("translate: interrupted before the first call; nothing written", exitInterrupted)
+		}
 		return fmt.Errorf("translate: %w", err)
 	}
 

@@ -471,3 +471,24 @@ func TestReadJSONLKeepsIDsExact(t *testing.T) {
 		t.Errorf("two values on a line: %v", err)
 	}
 }
+
+// TestTranslateInterruptDuringModelCheck: Ctrl-C while the Ollama model
+// check waits is an interruption (exit 130), not a failure.
+func TestTranslateInterruptDuringModelCheck(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-hang:
+		}
+	}))
+	defer srv.Close()
+	defer close(hang)
+	input := writeTranslateInput(t, filepath.Join(t.TempDir(), "in.txt"), "one\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	code, stdout, stderr := translateCLI(ctx, "translate", "--runner", "ollama:m@"+srv.URL, "-i", input, "--no-cache")
+	if code != exitInterrupted || !strings.Contains(stderr, "interrupted before the first call") || stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
