@@ -162,11 +162,18 @@ func StartT(t testing.TB) *Server {
 	return s
 }
 
-// cleanEnv is the test's environment without OLLAMA_* settings.
+// cleanEnv is the test's environment without OLLAMA_* settings, HOME, and
+// credentials (API keys, tokens, secrets) that the server has no use for
+// and must not be able to log.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OLLAMA_") && !strings.HasPrefix(kv, "HOME=") {
+		name, _, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(name)
+		switch {
+		case strings.HasPrefix(name, "OLLAMA_"), name == "HOME":
+		case strings.Contains(upper, "KEY"), strings.Contains(upper, "TOKEN"), strings.Contains(upper, "SECRET"), strings.Contains(upper, "PASSWORD"):
+		default:
 			env = append(env, kv)
 		}
 	}
