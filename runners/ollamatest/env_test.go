@@ -1,7 +1,11 @@
 package ollamatest
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -21,5 +25,36 @@ func TestCleanEnvDropsCredentials(t *testing.T) {
 	}
 	if !slices.Contains(env, "BERTBENCH_KEEP=yes") {
 		t.Error("ordinary variables dropped too")
+	}
+}
+
+// TestSweepStale removes the folders of dead test processes only.
+func TestSweepStale(t *testing.T) {
+	tmp := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name, owner string) string {
+		d := filepath.Join(tmp, dirPrefix+name)
+		os.MkdirAll(d, 0o755)
+		if owner != "" {
+			os.WriteFile(filepath.Join(d, ownerFile), []byte(owner), 0o644)
+		}
+		return d
+	}
+	stale := mk("stale", strconv.Itoa(dead.Process.Pid))
+	live := mk("live", strconv.Itoa(os.Getpid()))
+	unknown := mk("unknown", "")
+	other := filepath.Join(tmp, "not-ours")
+	os.MkdirAll(other, 0o755)
+	sweepStale(tmp)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Error("a dead process's folder was kept")
+	}
+	for _, d := range []string{live, unknown, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s removed: %v", d, err)
+		}
 	}
 }

@@ -90,8 +90,13 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "bertbench-ollama-")
+	sweepStale(os.TempDir())
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
+		return nil, fmt.Errorf("ollamatest: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("ollamatest: %w", err)
 	}
 	for _, sub := range []string{"models", "home"} {
@@ -160,6 +165,33 @@ func StartT(t testing.TB) *Server {
 		}
 	})
 	return s
+}
+
+// dirPrefix names the servers' temporary folders; ownerFile in each holds
+// the pid of the test process that made it.
+const (
+	dirPrefix = "bertbench-ollama-"
+	ownerFile = "owner.pid"
+)
+
+// sweepStale removes the folders of servers whose test process died
+// without cleaning up (killed, timed out): their owner no longer exists.
+// A folder whose owner is alive, or unknown, is left alone.
+func sweepStale(tmp string) {
+	dirs, _ := filepath.Glob(filepath.Join(tmp, dirPrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // cleanEnv is the test's environment without OLLAMA_* settings, HOME, and
