@@ -154,11 +154,14 @@ type Scorer struct {
 	specials map[int32]bool
 	// added is how many ids the tokenizer puts around every text (the
 	// specials): a text with no more ids than that is empty.
-	added    int
-	layer    int
-	baseline *Baseline
-	hash     string
-	mu       sync.Mutex // serialises Score (one encoder session, one arena)
+	added int
+	layer int
+	// layerKnown is false when neither a manifest nor --layer said which
+	// layer the model outputs (layer 0, the embedding output, is valid).
+	layerKnown bool
+	baseline   *Baseline
+	hash       string
+	mu         sync.Mutex // serialises Score (one encoder session, one arena)
 }
 
 // New loads the model and checks the options.
@@ -232,12 +235,14 @@ func New(ctx context.Context, opts Options) (*Scorer, error) {
 
 func (s *Scorer) resolveLayerAndBaseline() error {
 	m := s.opts.Model.Manifest
-	s.layer = s.opts.Layer
-	if m != nil && m.Layer > 0 {
+	s.layer, s.layerKnown = s.opts.Layer, s.opts.Layer > 0
+	// A manifest written by `models import` always records the checkpoint's
+	// total layers; its layer then holds even when it is 0.
+	if m != nil && (m.Layer > 0 || m.TotalLayers > 0) {
 		if s.opts.Layer != 0 && s.opts.Layer != m.Layer {
 			return asInput(fmt.Errorf("layer %d was asked for, but the model folder %s was cut at layer %d (its %s says so): drop --layer, or build a model cut at layer %d", s.opts.Layer, s.opts.Model.Dir, m.Layer, models.ManifestFile, s.opts.Layer))
 		}
-		s.layer = m.Layer
+		s.layer, s.layerKnown = m.Layer, true
 	}
 	if !s.opts.Rescale {
 		return nil
@@ -247,7 +252,7 @@ func (s *Scorer) resolveLayerAndBaseline() error {
 		b := *s.opts.Baseline
 		s.baseline = &b
 	case s.opts.BaselineTable != nil:
-		if s.layer == 0 {
+		if !s.layerKnown {
 			return asInput(fmt.Errorf("rescaling with a baseline file needs the model's layer to pick the row, and %s has no %s saying it: pass --layer N (the number of encoder layers the ONNX model keeps)", s.opts.Model.Dir, models.ManifestFile))
 		}
 		b, err := s.opts.BaselineTable.Layer(s.layer)
@@ -283,7 +288,7 @@ func (s *Scorer) resolveLayerAndBaseline() error {
 // different baselines must not share a hash).
 func (s *Scorer) makeHash() string {
 	layer := "unknown"
-	if s.layer > 0 {
+	if s.layerKnown {
 		layer = strconv.Itoa(s.layer)
 	}
 	idf := "no-idf"
@@ -308,8 +313,14 @@ func (s *Scorer) makeHash() string {
 	if b := s.baseline; b != nil {
 		extra += ",baseline=" + digest(fmt.Sprintf("%v,%v,%v", b.P, b.R, b.F))
 	}
+	tok := s.tok.Kind()
+	// The tokenizer's semantics say how text is cut; its fingerprint says
+	// with which vocabulary (two folders with one name may differ).
+	if f, ok := s.tok.(interface{ Fingerprint() string }); ok && len(f.Fingerprint()) >= 8 {
+		tok += "@" + f.Fingerprint()[:8]
+	}
 	h := fmt.Sprintf("%s_L%s_%s_version=%s(tokenizer=%s,ort=%s,provider=%s,%s%s)",
-		s.opts.Model.Name, layer, idf, Version, s.tok.Kind(), ort.GetVersion(), s.enc.ProviderName(), precision, extra)
+		s.opts.Model.Name, layer, idf, Version, tok, ort.GetVersion(), s.enc.ProviderName(), precision, extra)
 	if s.baseline != nil {
 		h += "-rescaled"
 	}

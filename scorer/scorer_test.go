@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -651,5 +652,47 @@ func TestMultiRefMaxKeepsNaN(t *testing.T) {
 	p := res.Pairs[0]
 	if !math.IsNaN(p.R) || math.IsNaN(p.P) || math.IsNaN(p.F) || p.F <= 0 {
 		t.Errorf("got %+v, want R NaN and P, F defined (F from the second reference)", p)
+	}
+}
+
+// TestHashLayer checks that the hash names the layer a manifest or --layer
+// gives, including layer 0 (the embedding output), and says "unknown" only
+// when nothing does; and that it carries the tokenizer's fingerprint.
+func TestHashLayer(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		manifest *models.Manifest
+		layer    int
+		want     string
+	}{
+		{"no manifest, no layer", nil, 0, "_Lunknown_"},
+		{"--layer", nil, 3, "_L3_"},
+		{"manifest at layer 0", &models.Manifest{Name: "x", Layer: 0, TotalLayers: 4}, 0, "x_L0_"},
+		{"manifest at layer 2", &models.Manifest{Name: "x", Layer: 2, TotalLayers: 4}, 0, "x_L2_"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyModel(t, "tiny-mbert", models.ONNXFile, models.TokenizerFile)
+			if tc.manifest != nil {
+				if err := models.WriteManifest(dir, tc.manifest); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m, err := models.ResolveDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := scorer.New(ctx, scorer.Options{Model: m, Layer: tc.layer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if !strings.Contains(s.Hash(), tc.want) {
+				t.Errorf("hash %q lacks %q", s.Hash(), tc.want)
+			}
+			if !regexp.MustCompile(`tokenizer=wordpiece-cased@[0-9a-f]{8},`).MatchString(s.Hash()) {
+				t.Errorf("hash %q lacks the tokenizer fingerprint", s.Hash())
+			}
+		})
 	}
 }
