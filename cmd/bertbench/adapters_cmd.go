@@ -11,7 +11,7 @@ import (
 	"github.com/bertbench/bertbench/runners/ollama"
 )
 
-// adaptersCommand is `bertbench translate adapters`: register LoRA
+// adaptersCommand is `bertbench adapters`: register LoRA
 // fine-tunes in Ollama and list what is registered. Its help and messages
 // name the command by its place in the tree, so it works unchanged as a
 // top-level `bertbench adapters`.

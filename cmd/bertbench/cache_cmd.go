@@ -8,7 +8,7 @@ import (
 	"github.com/bertbench/bertbench/runners/cache"
 )
 
-// cacheCommand is `bertbench translate cache`: where the response cache is,
+// cacheCommand is `bertbench cache`: where the response cache is,
 // and clearing it. It works unchanged as a top-level `bertbench cache`.
 func cacheCommand() *cli.Command {
 	dirFlag := &cli.StringFlag{Name: "cache-dir", Usage: "response cache `DIR` (default $BERTBENCH_CACHE_DIR, else $XDG_CACHE_HOME/bertbench/responses)", TakesFile: true}

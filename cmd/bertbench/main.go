@@ -22,6 +22,8 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitInterrupted is the status after Ctrl-C or SIGTERM (128 + SIGINT).
+	exitInterrupted = 130
 )
 
 // usageError marks an error caused by the user's flags or input files; it
@@ -66,6 +68,16 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			scoreCommand(),
 			modelsCommand(),
 			translateCommand(),
+			adaptersCommand(),
+			cacheCommand(),
+		},
+		// Without a command, show the help; an unknown command is a usage
+		// error (exit 2).
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("unknown command %q (see bertbench --help)", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return asUsage(err)
@@ -82,6 +94,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "bertbench: %v\n", err)
+	if ctx.Err() != nil {
+		// Whatever failed, it failed because the run was interrupted.
+		return exitInterrupted
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
@@ -95,6 +111,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal the commands wind down and keep what finished;
+	// restoring the default handlers lets a second Ctrl-C end the process.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

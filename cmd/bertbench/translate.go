@@ -26,9 +26,6 @@ import (
 // defaultPrompt is the --prompt template used when none is given.
 const defaultPrompt = "Translate the following text into {{.To}}. Reply with the translation only.\n\n{{.Source}}"
 
-// exitInterrupted is the exit status after Ctrl-C (128 + SIGINT).
-const exitInterrupted = 130
-
 // translateCommand is `bertbench translate`, with the adapters and cache
 // commands under it.
 func translateCommand() *cli.Command {
@@ -56,16 +53,15 @@ rerunning the same command resumes, since finished calls are served from the
 response cache.
 
 The --prompt template sees {{.Source}}, {{.To}}, {{.ID}} and {{.Line}}.`,
-		Flags:       translateFlags(),
-		Action:      runTranslate,
-		Subcommands: []*cli.Command{adaptersCommand(), cacheCommand()},
+		Flags:  translateFlags(),
+		Action: runTranslate,
 	}
 }
 
 func translateFlags() []cli.Flag {
 	return []cli.Flag{
-		// runner and input are required, but checked in runTranslate: the
-		// CLI library would demand them of the subcommands too.
+		// runner and input are required, checked in runTranslate so that a
+		// missing one is a usage error (exit 2) with a hint.
 		&cli.StringFlag{Name: "runner", Aliases: []string{"r"}, Usage: "runner `SPEC` (required; see above)"},
 		&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source `FILE` (required; - = stdin)", TakesFile: true},
 		&cli.StringFlag{Name: "input-format", Value: "auto", Usage: "`FORMAT` of the input: text, jsonl, or auto (jsonl for *.jsonl and *.ndjson)"},
@@ -129,7 +125,7 @@ func runTranslate(c *cli.Context) error {
 		}
 	}
 	if c.Args().Present() {
-		return usagef("translate: unexpected argument %q (subcommands: adapters, cache)", c.Args().First())
+		return usagef("translate: unexpected argument %q (the sources go in -i FILE)", c.Args().First())
 	}
 	sources, err := readSources(c.String("input"), c.String("input-format"), c.App.Reader)
 	if err != nil {

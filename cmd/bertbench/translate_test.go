@@ -196,7 +196,7 @@ func TestTranslateOllama(t *testing.T) {
 	})
 
 	t.Run("cache clear", func(t *testing.T) {
-		code, stdout, stderr := translateCLI(context.Background(), "translate", "cache", "clear", "--cache-dir", cacheDir)
+		code, stdout, stderr := translateCLI(context.Background(), "cache", "clear", "--cache-dir", cacheDir)
 		if code != 0 || !strings.Contains(stdout, "removed 6 cached responses") {
 			t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
 		}
@@ -223,12 +223,12 @@ func TestTranslateOllama(t *testing.T) {
 	})
 
 	t.Run("adapters create and list", func(t *testing.T) {
-		code, stdout, stderr := translateCLI(context.Background(), "translate", "adapters", "create",
+		code, stdout, stderr := translateCLI(context.Background(), "adapters", "create",
 			"--host", srv.URL, "--name", "tiny-zh-ft", "--base", ollamatest.TinyModel, "--adapter", adapter)
 		if code != 0 || !strings.Contains(stdout, "--runner ollama:tiny-zh-ft") {
 			t.Fatalf("create: exit %d stdout %q stderr %q", code, stdout, stderr)
 		}
-		code, stdout, stderr = translateCLI(context.Background(), "translate", "adapters", "list", "--host", srv.URL, "--json")
+		code, stdout, stderr = translateCLI(context.Background(), "adapters", "list", "--host", srv.URL, "--json")
 		if code != 0 {
 			t.Fatalf("list: exit %d: %s", code, stderr)
 		}
@@ -242,7 +242,7 @@ func TestTranslateOllama(t *testing.T) {
 		if len(models) != 1 || models[0].Name != "tiny-zh-ft:latest" || len(models[0].Adapters) != 1 {
 			t.Errorf("list (fine-tunes only) = %+v", models)
 		}
-		code, stdout, _ = translateCLI(context.Background(), "translate", "adapters", "list", "--host", srv.URL, "--all")
+		code, stdout, _ = translateCLI(context.Background(), "adapters", "list", "--host", srv.URL, "--all")
 		if code != 0 || !strings.Contains(stdout, ollamatest.TinyModel) || !strings.Contains(stdout, "tiny-zh-ft") {
 			t.Errorf("list --all: exit %d\n%s", code, stdout)
 		}
@@ -432,13 +432,11 @@ func TestTranslateMissingModelStops(t *testing.T) {
 	}
 }
 
-// TestAdaptersAndCacheWorkAtTopLevel: the constructors behind `translate
-// adapters` and `translate cache` work unchanged as `bertbench adapters`
-// and `bertbench cache`, naming themselves by their place in the tree.
+// TestAdaptersAndCacheWorkAtTopLevel: `bertbench adapters` and `bertbench
+// cache` are top-level commands and name themselves so in their help.
 func TestAdaptersAndCacheWorkAtTopLevel(t *testing.T) {
 	var out, errOut bytes.Buffer
 	app := newApp(strings.NewReader(""), &out, &errOut)
-	app.Commands = append(app.Commands, adaptersCommand(), cacheCommand())
 	dir := t.TempDir()
 	if err := app.Run([]string{"bertbench", "cache", "dir", "--cache-dir", dir}); err != nil || strings.TrimSpace(out.String()) != dir {
 		t.Fatalf("cache dir: %v, stdout %q", err, out.String())

@@ -153,7 +153,7 @@ func modelInfo(m api.ListModelResponse, show *api.ShowResponse) ModelInfo {
 func (s *Server) modelError(name string, err error) error {
 	var se api.StatusError
 	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("ollama: model %q is not on the Ollama server at %s: pull it with `ollama pull %s`, or register a fine-tune with `bertbench translate adapters create --name %s --base BASE --adapter PATH` (%w)",
+		return fmt.Errorf("ollama: model %q is not on the Ollama server at %s: pull it with `ollama pull %s`, or register a fine-tune with `bertbench adapters create --name %s --base BASE --adapter PATH` (%w)",
 			name, s.URL(), name, name, runners.ErrModelNotFound)
 	}
 	return s.reachError("model "+name, err)
