@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/models/hub"
@@ -58,14 +56,9 @@ func modelsCache(c *cli.Context) (*models.Cache, error) {
 	cache.Producer = "bertbench " + version
 	client := hub.NewClient()
 	client.Progress = c.App.ErrWriter
-	client.Terminal = modelsIsTerminal(c.App.ErrWriter)
+	client.Terminal = isTerminal(c.App.ErrWriter)
 	cache.Hub = client
 	return cache, nil
-}
-
-func modelsIsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // newLayerFlag is -1 when not given (the known model's default).

@@ -10,11 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/bertbench/bertbench/corpus"
 	"github.com/bertbench/bertbench/models"
@@ -210,19 +208,7 @@ func classifyScoreErr(err error) error {
 // newProgress returns a progress bar on w when w is a terminal and the
 // input is long enough to want one; nil otherwise.
 func newProgress(w io.Writer, total int) *progressbar.ProgressBar {
-	f, ok := w.(*os.File)
-	if !ok || total < progressMinPairs || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return progressbar.NewOptions(total,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("scoring"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("pairs"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
+	return newProgressBar(w, total, progressMinPairs, "scoring", "pairs")
 }
 
 // writeOutput runs write on stdout, or on the file path (written to a

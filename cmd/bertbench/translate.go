@@ -14,7 +14,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/bertbench/bertbench/runners"
 	"github.com/bertbench/bertbench/runners/cache"
@@ -415,19 +414,7 @@ feed:
 
 // newTranslateProgress returns a progress bar on w when w is a terminal.
 func newTranslateProgress(w io.Writer, total int) *progressbar.ProgressBar {
-	f, ok := w.(*os.File)
-	if !ok || total < 2 || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return progressbar.NewOptions(total,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("translating"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("lines"),
-		progressbar.OptionShowIts(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
+	return newProgressBar(w, total, 2, "translating", "lines")
 }
 
 // openOutput opens the results file, or stdout for "" and "-". Lines are
