@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export BERTBENCH_ORT_LIB ?= $(ORT_LIB)
 export BERTBENCH_DEPS    := $(DEPS)
 
-.PHONY: setup deps ort test-deps hf-tokenizers ollama build demo test test-short bench fuzz lint clean
+.PHONY: setup deps ort test-deps hf-tokenizers ollama build demo test test-short bench bench-mbert fuzz lint clean
 
 ## setup: install the ONNX Runtime library and build bin/bertbench
 setup: ort build
@@ -46,6 +46,14 @@ test-short: ort
 
 bench: setup ollama
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-mbert: score with a random-weight model of mBERT's size (hidden 768,
+## 9 of 12 layers, vocab 119,547), built once into .deps/bench by `models synth`
+MBERT_SYNTH := $(DEPS)/bench/mbert-synth
+bench-mbert: setup
+	test -f $(MBERT_SYNTH)/model.onnx || $(BIN) models synth --arch bert --hidden 768 --layers 12 --heads 12 \
+		--intermediate 3072 --vocab 119547 --keep 9 --seed 1 -o $(MBERT_SYNTH)
+	BERTBENCH_BENCH_MODEL=$(MBERT_SYNTH) $(GO) test -run '^$$' -bench 'BenchmarkScore/env' -benchtime 2x -benchmem ./scorer/
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 60s)
 FUZZTIME ?= 60s
