@@ -385,3 +385,15 @@ func (s *Shared) Close() error {
 	}
 	return s.srv.Close()
 }
+
+// Main runs a test binary's tests (the body of its TestMain) and then
+// stops the shared server, failing the run if that fails; it returns the
+// exit code for os.Exit.
+func (s *Shared) Main(m *testing.M) int {
+	code := m.Run()
+	if err := s.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	return code
+}

@@ -18,14 +18,7 @@ import (
 
 var shared ollamatest.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := shared.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(shared.Main(m)) }
 
 func ptr[T any](v T) *T { return &v }
 

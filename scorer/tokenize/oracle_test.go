@@ -197,22 +197,7 @@ func TestOracleAllCodePoints(t *testing.T) {
 		t.Skip("slow: 1.1 million code points through the oracle")
 	}
 	o := startOracle(t)
-	var texts []string
-	var b strings.Builder
-	n := 0
-	for c := rune(0); c <= unicode.MaxRune; c++ {
-		if c >= 0xd800 && c <= 0xdfff {
-			continue
-		}
-		s := string(c)
-		b.WriteString("a" + s + "b 1" + s + "2 " + s + " ")
-		if n++; n == 40 {
-			texts = append(texts, b.String())
-			b.Reset()
-			n = 0
-		}
-	}
-	texts = append(texts, b.String())
+	texts := codePointTexts(func(s string) string { return "a" + s + "b 1" + s + "2 " + s + " " })
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
 			compareWithOracle(t, o, fixturePath(fx.name), texts)
@@ -383,22 +368,7 @@ func TestOracleUnigram(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	var all []string
-	var b strings.Builder
-	n := 0
-	for c := rune(0); c <= unicode.MaxRune; c++ {
-		if c >= 0xd800 && c <= 0xdfff {
-			continue
-		}
-		s := string(c)
-		b.WriteString("a" + s + "b " + s + "\u0301 " + s + " ")
-		if n++; n == 40 {
-			all = append(all, b.String())
-			b.Reset()
-			n = 0
-		}
-	}
-	all = append(all, b.String())
+	all := codePointTexts(func(s string) string { return "a" + s + "b " + s + "\u0301 " + s + " " })
 	t.Run("all-code-points", func(t *testing.T) { compareWithOracle(t, o, unigramFixture, all) })
 }
 
@@ -425,4 +395,24 @@ func TestOraclePathological(t *testing.T) {
 			compareWithOracle(t, o, fixturePath(fx.name), pathologicalTexts())
 		})
 	}
+}
+
+// codePointTexts puts every Unicode scalar value (surrogates excluded)
+// into the context ctx builds for it, 40 code points to a text.
+func codePointTexts(ctx func(s string) string) []string {
+	var texts []string
+	var b strings.Builder
+	n := 0
+	for c := rune(0); c <= unicode.MaxRune; c++ {
+		if c >= 0xd800 && c <= 0xdfff {
+			continue
+		}
+		b.WriteString(ctx(string(c)))
+		if n++; n == 40 {
+			texts = append(texts, b.String())
+			b.Reset()
+			n = 0
+		}
+	}
+	return append(texts, b.String())
 }
