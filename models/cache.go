@@ -12,25 +12,17 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bertbench/bertbench/internal/cachedir"
 	"github.com/bertbench/bertbench/models/hub"
 	"github.com/bertbench/bertbench/models/safetensors"
 )
 
-// EnvCache overrides the cache folder.
-const EnvCache = "BERTBENCH_CACHE"
+// EnvCache overrides the cache root (shared with the response cache).
+const EnvCache = cachedir.Env
 
-// DefaultCacheDir is $BERTBENCH_CACHE, else the user cache folder
-// ($XDG_CACHE_HOME or ~/.cache on Linux) + "/bertbench".
-func DefaultCacheDir() (string, error) {
-	if d := os.Getenv(EnvCache); d != "" {
-		return d, nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache folder: %w (set %s or pass --cache-dir)", err, EnvCache)
-	}
-	return filepath.Join(d, "bertbench"), nil
-}
+// DefaultCacheDir is bertbench's cache root: $BERTBENCH_CACHE, else the
+// user cache folder ($XDG_CACHE_HOME or ~/.cache on Linux) + "/bertbench".
+func DefaultCacheDir() (string, error) { return cachedir.Root() }
 
 // Cache holds pulled checkpoints and the encoders built from them:
 //
@@ -87,10 +79,10 @@ func ParseRef(spec string) (Ref, error) {
 	name, rev, _ := strings.Cut(spec, "@")
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return Ref{}, fmt.Errorf("model %q: empty name", spec)
+		return Ref{}, asInput(fmt.Errorf("model %q: empty name", spec))
 	}
 	if strings.Contains(name, "..") || strings.HasPrefix(name, "/") || strings.Count(name, "/") > 1 {
-		return Ref{}, fmt.Errorf("model %q: want NAME or OWNER/NAME, optionally @REVISION", spec)
+		return Ref{}, asInput(fmt.Errorf("model %q: want NAME or OWNER/NAME, optionally @REVISION", spec))
 	}
 	return Ref{Name: name, Revision: rev}, nil
 }
@@ -203,7 +195,7 @@ func (c *Cache) Find(spec string) (*CachedModel, error) {
 		for _, h := range hits {
 			revs = append(revs, h.Revision)
 		}
-		return nil, fmt.Errorf("model %s is cached at several revisions (%s): name one as %s@REVISION", name, strings.Join(revs, ", "), name)
+		return nil, asInput(fmt.Errorf("model %s is cached at several revisions (%s): name one as %s@REVISION", name, strings.Join(revs, ", "), name))
 	}
 	return nil, nil
 }
@@ -225,7 +217,7 @@ func (c *Cache) Resolve(ctx context.Context, spec, lang string) (*Resolved, erro
 		return ResolveDir(spec)
 	}
 	if looksLikePath(spec) {
-		return nil, fmt.Errorf("model folder %s does not exist", spec)
+		return nil, asInput(fmt.Errorf("model folder %s does not exist", spec))
 	}
 	cm, err := c.Find(spec)
 	if err != nil {
@@ -236,13 +228,13 @@ func (c *Cache) Resolve(ctx context.Context, spec, lang string) (*Resolved, erro
 	}
 	ref, _ := ParseRef(spec)
 	if k, ok := LookupKnown(ref.Name); ok {
-		return nil, fmt.Errorf("model %s is not downloaded yet: run `bertbench models pull %s` once (it needs internet; afterwards scoring works offline; cache: %s)", k.Name, ref.String(), c.Root)
+		return nil, asInput(fmt.Errorf("model %s is not downloaded yet: run `bertbench models pull %s` once (it needs internet; afterwards scoring works offline; cache: %s)", k.Name, ref.String(), c.Root))
 	}
 	var names []string
 	for _, k := range Known() {
 		names = append(names, k.Name)
 	}
-	return nil, fmt.Errorf("model %q is not a folder, not in the cache (%s) and not a known model (%s); pull a Hub repo with `bertbench models pull OWNER/NAME --layer N` or build a folder with `bertbench models import`", spec, c.Root, strings.Join(names, ", "))
+	return nil, asInput(fmt.Errorf("model %q is not a folder, not in the cache (%s) and not a known model (%s); pull a Hub repo with `bertbench models pull OWNER/NAME --layer N` or build a folder with `bertbench models import`", spec, c.Root, strings.Join(names, ", ")))
 }
 
 func looksLikePath(s string) bool {
@@ -259,7 +251,7 @@ func (c *Cache) Remove(spec string) ([]string, error) {
 		return nil, err
 	}
 	if cm == nil {
-		return nil, fmt.Errorf("model %s is not in the cache (%s); `bertbench models list` shows what is", spec, c.Root)
+		return nil, asInput(fmt.Errorf("model %s is not in the cache (%s); `bertbench models list` shows what is", spec, c.Root))
 	}
 	repo := cm.repo()
 	unlock, err := tryLock(c.lockPath(repo, cm.Revision))
@@ -307,9 +299,9 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 			rev = k.Revision
 		}
 	} else if !strings.Contains(ref.Name, "/") {
-		return nil, fmt.Errorf("unknown model %q: give its Hub repo id as OWNER/NAME (and --layer N), or one of the known names (`bertbench models list --known`)", ref.Name)
+		return nil, asInput(fmt.Errorf("unknown model %q: give its Hub repo id as OWNER/NAME (and --layer N), or one of the known names (`bertbench models list --known`)", ref.Name))
 	} else if opts.Layer < 0 {
-		return nil, fmt.Errorf("%s is not a known model, so there is no default layer: give --layer N", ref.Name)
+		return nil, asInput(fmt.Errorf("%s is not a known model, so there is no default layer: give --layer N", ref.Name))
 	}
 	if rev == "" {
 		rev = "main"
@@ -345,9 +337,9 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 	if err := get(safetensors.SingleFile); errors.Is(err, hub.ErrNotFound) {
 		if err := get(safetensors.IndexFile); errors.Is(err, hub.ErrNotFound) {
 			if _, perr := client.Stat(ctx, repo, rev, "pytorch_model.bin"); perr == nil {
-				return nil, fmt.Errorf("%s@%s has only pytorch_model.bin, no safetensors weights: bertbench does not load pickled PyTorch files (they can run code); use a revision with model.safetensors, or convert it and run `bertbench models import`", repo, rev)
+				return nil, asInput(fmt.Errorf("%s@%s has only pytorch_model.bin, no safetensors weights: bertbench does not load pickled PyTorch files (they can run code); use a revision with model.safetensors, or convert it and run `bertbench models import`", repo, rev))
 			}
-			return nil, fmt.Errorf("%s@%s has no %s or %s", repo, rev, safetensors.SingleFile, safetensors.IndexFile)
+			return nil, asInput(fmt.Errorf("%s@%s has no %s or %s", repo, rev, safetensors.SingleFile, safetensors.IndexFile))
 		} else if err != nil {
 			return nil, err
 		}

@@ -56,14 +56,16 @@ type ImportOptions struct {
 // tokenizer.json), cut at opts.Layer, copies tokenizer.json and writes the
 // bertbench.json manifest. srcDir and outDir may be the same folder.
 func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Manifest, error) {
+	// Everything up to the build reads the user's checkpoint: its errors
+	// are input errors. Writing the model is a runtime matter.
 	cfg, err := onnxgraph.ReadConfig(filepath.Join(srcDir, ConfigFile))
 	if err != nil {
-		return nil, err
+		return nil, asInput(err)
 	}
 	tokPath := filepath.Join(srcDir, TokenizerFile)
 	tokKind, err := TokenizerKind(tokPath)
 	if err != nil {
-		return nil, err
+		return nil, asInput(err)
 	}
 	known, isKnown := LookupKnown(opts.Name)
 	if !isKnown && opts.Repo != "" {
@@ -72,16 +74,16 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 	layer := opts.Layer
 	if layer < 0 {
 		if !isKnown {
-			return nil, fmt.Errorf("%s: give --layer N (0..%d): the checkpoint is not a known model, so there is no default layer", srcDir, cfg.NumHiddenLayers)
+			return nil, asInput(fmt.Errorf("%s: give --layer N (0..%d): the checkpoint is not a known model, so there is no default layer", srcDir, cfg.NumHiddenLayers))
 		}
 		layer = known.Layer
 	}
 	if layer > cfg.NumHiddenLayers {
-		return nil, fmt.Errorf("%s: --layer %d, but the checkpoint has only %d layers", srcDir, layer, cfg.NumHiddenLayers)
+		return nil, asInput(fmt.Errorf("%s: --layer %d, but the checkpoint has only %d layers", srcDir, layer, cfg.NumHiddenLayers))
 	}
 	ck, err := safetensors.OpenDir(srcDir)
 	if err != nil {
-		return nil, err
+		return nil, asInput(err)
 	}
 	defer ck.Close()
 
@@ -122,7 +124,9 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 
 	model, err := onnxgraph.Build(cfg, ctxWeights{ctx, ck}, onnxgraph.Options{Layer: layer, FP16: opts.FP16, Producer: opts.Producer})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", srcDir, err)
+		// A tensor missing or of the wrong shape: the checkpoint does not
+		// fit its config.
+		return nil, asInput(fmt.Errorf("%s: %w", srcDir, err))
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, err

@@ -76,10 +76,10 @@ func ReadManifest(dir string) (*Manifest, error) {
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: invalid JSON: %w (fix the file or delete it to use the folder's name and defaults)", path, err)
+		return nil, asInput(fmt.Errorf("%s: invalid JSON: %w (fix the file or delete it to use the folder's name and defaults)", path, err))
 	}
 	if m.Layer < 0 {
-		return nil, fmt.Errorf("%s: layer %d is negative", path, m.Layer)
+		return nil, asInput(fmt.Errorf("%s: layer %d is negative", path, m.Layer))
 	}
 	return &m, nil
 }

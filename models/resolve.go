@@ -26,14 +26,14 @@ type Resolved struct {
 func ResolveDir(dir string) (*Resolved, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", dir, err)
+		return nil, asInput(fmt.Errorf("model %s: %w", dir, err))
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("model %s: not a folder (want a folder with %s and %s)", dir, ONNXFile, TokenizerFile)
+		return nil, asInput(fmt.Errorf("model %s: not a folder (want a folder with %s and %s)", dir, ONNXFile, TokenizerFile))
 	}
 	for _, f := range []string{ONNXFile, TokenizerFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			return nil, fmt.Errorf("model %s: missing %s (a model folder needs %s and %s; build one with `bertbench models import`)", dir, f, ONNXFile, TokenizerFile)
+			return nil, asInput(fmt.Errorf("model %s: missing %s (a model folder needs %s and %s; build one with `bertbench models import`)", dir, f, ONNXFile, TokenizerFile))
 		}
 	}
 	m, err := ReadManifest(dir)

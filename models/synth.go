@@ -42,7 +42,7 @@ func Synth(ctx context.Context, outDir string, o SynthOptions) (*Manifest, error
 		o.Arch = "bert"
 	}
 	if o.Arch != "bert" {
-		return nil, fmt.Errorf("synth: --arch %q is not supported (only bert; its WordPiece tokenizer is generated)", o.Arch)
+		return nil, asInput(fmt.Errorf("synth: --arch %q is not supported (only bert; its WordPiece tokenizer is generated)", o.Arch))
 	}
 	if o.MaxPositions == 0 {
 		o.MaxPositions = 512
@@ -55,13 +55,13 @@ func Synth(ctx context.Context, outDir string, o SynthOptions) (*Manifest, error
 		PadTokenID: &pad, HiddenAct: "gelu",
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("synth: %w", err)
+		return nil, asInput(fmt.Errorf("synth: %w", err))
 	}
 	if o.Keep < 0 || o.Keep > o.Layers {
-		return nil, fmt.Errorf("synth: --keep %d out of range 0..%d", o.Keep, o.Layers)
+		return nil, asInput(fmt.Errorf("synth: --keep %d out of range 0..%d", o.Keep, o.Layers))
 	}
 	if o.Vocab < minSynthVocab {
-		return nil, fmt.Errorf("synth: --vocab %d is too small (at least %d: specials and single characters)", o.Vocab, minSynthVocab)
+		return nil, asInput(fmt.Errorf("synth: --vocab %d is too small (at least %d: specials and single characters)", o.Vocab, minSynthVocab))
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, err
@@ -92,6 +92,23 @@ func Synth(ctx context.Context, outDir string, o SynthOptions) (*Manifest, error
 		Layer: o.Keep, FP16: o.FP16, Synthetic: true, Producer: o.Producer,
 		Name: fmt.Sprintf("synthetic-bert-h%d-l%d-v%d-seed%d", o.Hidden, o.Layers, o.Vocab, o.Seed),
 	})
+}
+
+// SynthSize estimates the bytes Synth writes for o: model.safetensors
+// (every layer of the checkpoint, float32) and model.onnx (the layers kept,
+// float32 or float16). It is what `models synth` announces before writing.
+func SynthSize(o SynthOptions) (safetensorsBytes, onnxBytes int64) {
+	if o.MaxPositions == 0 {
+		o.MaxPositions = 512
+	}
+	W, I := int64(o.Hidden), int64(o.Intermediate)
+	embeddings := (int64(o.Vocab)+int64(o.MaxPositions)+2)*W + 2*W
+	layer := 4*(W*W+W) + 2*W + (I*W + I) + (W*I + W) + 2*W
+	width := int64(4)
+	if o.FP16 {
+		width = 2
+	}
+	return 4 * (embeddings + int64(o.Layers)*layer), width * (embeddings + int64(max(o.Keep, 0))*layer)
 }
 
 // synthTensors draws BertModel weights: normal(0, 0.02) matrices and

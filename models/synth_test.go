@@ -48,6 +48,21 @@ func TestSynthSmall(t *testing.T) {
 	if err != nil || cfg.VocabSize != 3000 || cfg.NumHiddenLayers != 3 {
 		t.Fatalf("config %+v %v", cfg, err)
 	}
+	// SynthSize, announced before writing, is within 5% of what was written
+	// (headers and the graph's structure make the difference).
+	stSize, onnxSize := models.SynthSize(opts)
+	for _, f := range []struct {
+		name string
+		want int64
+	}{{"model.safetensors", stSize}, {"model.onnx", onnxSize}} {
+		st, err := os.Stat(filepath.Join(dir, f.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := float64(st.Size()-f.want) / float64(st.Size()); d < -0.05 || d > 0.05 {
+			t.Errorf("%s: %d bytes, SynthSize said %d", f.name, st.Size(), f.want)
+		}
+	}
 	// Same seed, same weights: a second synth writes identical files.
 	dir2 := t.TempDir()
 	if _, err := models.Synth(context.Background(), dir2, opts); err != nil {

@@ -2,24 +2,44 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bertbench/bertbench/internal/cachedir"
 	"github.com/bertbench/bertbench/runners/cache"
 )
+
+// envOldResponseCache is the response cache's own variable of earlier
+// versions; it is no longer read (one root, $BERTBENCH_CACHE, for all).
+const envOldResponseCache = "BERTBENCH_CACHE_DIR"
+
+// responseCacheDir is the response cache under the cache root named by
+// --cache-dir (or $BERTBENCH_CACHE, else the user cache folder). A set
+// $BERTBENCH_CACHE_DIR is reported, not silently ignored.
+func responseCacheDir(c *cli.Context) (string, error) {
+	if old := os.Getenv(envOldResponseCache); old != "" {
+		fmt.Fprintf(c.App.ErrWriter, "bertbench: warning: $%s (%s) is no longer read: set $%s to the cache root instead (responses live in ROOT/%s)\n",
+			envOldResponseCache, old, cachedir.Env, cachedir.ResponsesDir)
+	}
+	root := c.String("cache-dir")
+	if root == "" {
+		var err error
+		if root, err = cachedir.Root(); err != nil {
+			return "", err
+		}
+	}
+	return cachedir.Responses(root), nil
+}
 
 // cacheCommand is `bertbench cache`: where the response cache is,
 // and clearing it. It works unchanged as a top-level `bertbench cache`.
 func cacheCommand() *cli.Command {
-	dirFlag := &cli.StringFlag{Name: "cache-dir", Usage: "response cache `DIR` (default $BERTBENCH_CACHE_DIR, else $XDG_CACHE_HOME/bertbench/responses)", TakesFile: true}
+	dirFlag := newCacheDirFlag()
 	open := func(c *cli.Context) (*cache.Store, error) {
-		dir := c.String("cache-dir")
-		if dir == "" {
-			d, err := cache.DefaultDir()
-			if err != nil {
-				return nil, err
-			}
-			dir = d
+		dir, err := responseCacheDir(c)
+		if err != nil {
+			return nil, err
 		}
 		return cache.Open(dir)
 	}

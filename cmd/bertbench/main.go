@@ -2,7 +2,8 @@
 // hosted (OpenAI-compatible) models, scoring it with BERTScore computed
 // in-process by ONNX Runtime.
 //
-// Exit codes: 0 success, 1 runtime failure, 2 usage or input error.
+// Exit codes: 0 success, 1 runtime failure, 2 usage or input error, 128 +
+// the signal when interrupted (130 for Ctrl-C, 143 for SIGTERM).
 package main
 
 import (
@@ -11,8 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
@@ -22,7 +21,8 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
-	// exitInterrupted is the status after Ctrl-C or SIGTERM (128 + SIGINT).
+	// exitInterrupted is the status after Ctrl-C (128 + SIGINT); after
+	// SIGTERM it is 143 (see interruptCode).
 	exitInterrupted = 130
 )
 
@@ -50,7 +50,7 @@ func asUsage(err error) error {
 var version = "dev"
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Reader:    stdin,
 		Name:      "bertbench",
 		Usage:     "benchmark LLM translation quality (BERTScore), latency, tokens and cost",
@@ -79,11 +79,13 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			}
 			return cli.ShowAppHelp(c)
 		},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return asUsage(err)
-		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return flagUsageError("", "bertbench", app.Flags, err)
+	}
+	applyUsageContract("bertbench", app.Commands)
+	return app
 }
 
 // run executes the CLI and returns the process exit code.
@@ -96,7 +98,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintf(stderr, "bertbench: %v\n", err)
 	if ctx.Err() != nil {
 		// Whatever failed, it failed because the run was interrupted.
-		return exitInterrupted
+		return interruptCode(ctx)
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -110,13 +112,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// After the first signal the commands wind down and keep what finished;
-	// restoring the default handlers lets a second Ctrl-C end the process.
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	// After the first SIGINT or SIGTERM the commands wind down and keep
+	// what finished; a second one ends the process at once.
+	ctx, stop := notifyInterrupt(context.Background(), os.Exit)
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

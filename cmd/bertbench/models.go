@@ -39,7 +39,7 @@ func modelsCommand() *cli.Command {
 
 // newCacheDirFlag is the --cache-dir flag of the subcommands that use the cache.
 func newCacheDirFlag() cli.Flag {
-	return &cli.StringFlag{Name: "cache-dir", Usage: "model cache `DIR` (default: $" + models.EnvCache + ", else $XDG_CACHE_HOME/bertbench)", EnvVars: []string{models.EnvCache}}
+	return &cli.StringFlag{Name: "cache-dir", Usage: "cache root `DIR`, shared by models (DIR/models) and responses (DIR/responses) (default: $" + models.EnvCache + ", else $XDG_CACHE_HOME/bertbench)", EnvVars: []string{models.EnvCache}, TakesFile: true}
 }
 
 // modelsCache opens the cache named by --cache-dir or the default.
@@ -91,7 +91,7 @@ func modelsImportCommand() *cli.Command {
 				Repo: c.String("repo"), Revision: c.String("revision"), Producer: "bertbench " + version,
 			})
 			if err != nil {
-				return asUsage(err)
+				return modelsError("models import", err)
 			}
 			fmt.Fprintf(c.App.Writer, "built %s: %s, layer %d of %d, hidden %d, %s, in %s (%s)\n",
 				c.String("output"), m.Name, m.Layer, m.TotalLayers, m.HiddenSize, m.Precision,
@@ -120,11 +120,8 @@ func modelsPullCommand() *cli.Command {
 				return err
 			}
 			r, err := cache.Pull(c.Context, c.Args().First(), models.PullOptions{Layer: c.Int("layer"), FP16: c.Bool("fp16")})
-			if errors.Is(err, hub.ErrNotFound) || errors.Is(err, hub.ErrUnauthorized) {
-				return asUsage(err)
-			}
 			if err != nil {
-				return err
+				return modelsError("models pull", err)
 			}
 			fmt.Fprintf(c.App.Writer, "%s ready in %s\n", r.Name, r.Dir)
 			return nil
@@ -207,7 +204,7 @@ func modelsInfoCommand() *cli.Command {
 						k.Name, k.Repo, k.Layer, k.TotalLayers, k.Tokenizer, strings.Join(models.BaselineLangs(k.Name), ", "), k.Name)
 					return nil
 				}
-				return asUsage(err)
+				return modelsError("models info", err)
 			}
 			fmt.Fprintf(w, "%s\n  folder: %s (%s)\n", r.Name, r.Dir, hub.HumanBytes(models.DirSize(r.Dir)))
 			if m := r.Manifest; m != nil {
@@ -276,7 +273,7 @@ func modelsRmCommand() *cli.Command {
 			}
 			removed, err := cache.Remove(c.Args().First())
 			if err != nil {
-				return asUsage(err)
+				return modelsError("models rm", err)
 			}
 			for _, d := range removed {
 				fmt.Fprintf(c.App.Writer, "removed %s\n", d)
@@ -308,14 +305,17 @@ func modelsSynthCommand() *cli.Command {
 			}
 			start := time.Now()
 			out := c.String("output")
-			fmt.Fprintf(c.App.ErrWriter, "writing random weights and building %s ...\n", out)
-			m, err := models.Synth(c.Context, out, models.SynthOptions{
+			opts := models.SynthOptions{
 				Arch: c.String("arch"), Hidden: c.Int("hidden"), Layers: c.Int("layers"), Heads: c.Int("heads"),
 				Intermediate: c.Int("intermediate"), Vocab: c.Int("vocab"), Keep: c.Int("keep"), Seed: c.Uint64("seed"),
 				FP16: c.Bool("fp16"), Producer: "bertbench " + version,
-			})
+			}
+			st, onnx := models.SynthSize(opts)
+			fmt.Fprintf(c.App.ErrWriter, "writing random weights and building %s: about %s (model.safetensors %s, model.onnx %s; smaller with --hidden, --layers, --vocab) ...\n",
+				out, hub.HumanBytes(st+onnx), hub.HumanBytes(st), hub.HumanBytes(onnx))
+			m, err := models.Synth(c.Context, out, opts)
 			if err != nil {
-				return asUsage(err)
+				return modelsError("models synth", err)
 			}
 			fmt.Fprintf(c.App.Writer, "built %s in %s: %s at layer %d of %d (model.onnx %s, model.safetensors %s)\n",
 				out, time.Since(start).Round(time.Millisecond), m.Name, m.Layer, m.TotalLayers,
@@ -346,6 +346,16 @@ func modelsValidateCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// modelsError makes the models package's input errors (and the Hub's
+// "no such repo" and "not authorised") usage errors, exit 2; anything else
+// (a full disk, a lost connection) stays a runtime failure, exit 1.
+func modelsError(command string, err error) error {
+	if errors.Is(err, models.ErrInvalidInput) || errors.Is(err, hub.ErrNotFound) || errors.Is(err, hub.ErrUnauthorized) {
+		return asUsage(fmt.Errorf("%s: %w", command, err))
+	}
+	return fmt.Errorf("%s: %w", command, err)
 }
 
 func modelsFileSize(path string) int64 {

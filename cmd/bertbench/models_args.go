@@ -36,7 +36,7 @@ func withInterspersedFlags(cmd *cli.Command, required ...string) *cli.Command {
 				if errors.Is(err, flag.ErrHelp) {
 					return cli.ShowSubcommandHelp(c)
 				}
-				return usagef("%s: %v (see --help)", cmd.FullName(), err)
+				return flagUsageError(commandName(cmd), cmd.HelpName, cmd.Flags, err)
 			}
 			rest := set.Args()
 			if len(rest) == 0 {
@@ -53,7 +53,7 @@ func withInterspersedFlags(cmd *cli.Command, required ...string) *cli.Command {
 			args = rest[1:]
 		}
 		if err := set.Parse(append([]string{"--"}, pos...)); err != nil {
-			return usagef("%s: %v", cmd.FullName(), err)
+			return flagUsageError(commandName(cmd), cmd.HelpName, cmd.Flags, err)
 		}
 		given := map[string]bool{}
 		set.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -68,7 +68,7 @@ func withInterspersedFlags(cmd *cli.Command, required ...string) *cli.Command {
 				for _, other := range f.Names() {
 					if other != name && !given[other] {
 						if err := set.Set(other, v); err != nil {
-							return usagef("%s: %v", cmd.FullName(), err)
+							return flagUsageError(commandName(cmd), cmd.HelpName, cmd.Flags, err)
 						}
 					}
 				}
@@ -91,7 +91,7 @@ func withInterspersedFlags(cmd *cli.Command, required ...string) *cli.Command {
 			}
 		}
 		if len(missing) > 0 {
-			return usagef("%s: missing %s (see --help)", cmd.FullName(), strings.Join(missing, ", "))
+			return usagef("%s: missing %s (see %s --help)", commandName(cmd), strings.Join(missing, ", "), cmd.HelpName)
 		}
 		nc := cli.NewContext(c.App, set, c)
 		nc.Command = cmd

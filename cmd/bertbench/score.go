@@ -76,9 +76,7 @@ hash with the system means. --format json prints
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output `FORMAT`: " + strings.Join(scoreFormats, ", ")},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the results to `FILE` instead of stdout", TakesFile: true},
 		},
-		// Flag errors are usage errors (exit 2), reported without the help.
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return asUsage(fmt.Errorf("score: %w", err)) },
-		Action:       func(cCtx *cli.Context) error { return runScore(cCtx, resolve, refs.values) },
+		Action: func(cCtx *cli.Context) error { return runScore(cCtx, resolve, refs.values) },
 	}
 }
 
@@ -148,6 +146,9 @@ func checkScoreFlags(cCtx *cli.Context, refFiles []string) (string, error) {
 		if cCtx.Int(name) < 0 {
 			return "", usagef("score: --%s must not be negative", name)
 		}
+	}
+	if err := checkThreads("score", cCtx.Int("threads")); err != nil {
+		return "", err
 	}
 	if cCtx.IsSet("batch-tokens") && cCtx.Int("batch-tokens") == 0 {
 		return "", usagef("score: --batch-tokens must be positive")

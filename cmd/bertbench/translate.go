@@ -61,12 +61,13 @@ func translateFlags() []cli.Flag {
 	return []cli.Flag{
 		// runner and input are required, checked in runTranslate so that a
 		// missing one is a usage error (exit 2) with a hint.
-		&cli.StringFlag{Name: "runner", Aliases: []string{"r"}, Usage: "runner `SPEC` (required; see above)"},
+		// No -r: it means --refs in every bertbench command.
+		&cli.StringFlag{Name: "runner", Usage: "runner `SPEC` (required; see above)"},
 		&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source `FILE` (required; - = stdin)", TakesFile: true},
 		&cli.StringFlag{Name: "input-format", Value: "auto", Usage: "`FORMAT` of the input: text, jsonl, or auto (jsonl for *.jsonl and *.ndjson)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "results `FILE` (JSONL; default stdout)", TakesFile: true},
 		&cli.StringFlag{Name: "prompt", Value: defaultPrompt, Usage: "prompt `TEMPLATE` (Go text/template)"},
-		&cli.StringFlag{Name: "to", Value: "English", Usage: "target `LANGUAGE` named in the default prompt"},
+		&cli.StringFlag{Name: "to", Usage: "target `LANGUAGE` named in the prompt as {{.To}}, e.g. Chinese (required when the prompt uses it; no default)"},
 		&cli.StringFlag{Name: "system", Usage: "system prompt `TEXT`"},
 		&cli.StringFlag{Name: "mode", Value: "chat", Usage: "API `MODE`: chat, or generate (Ollama only)"},
 		&cli.Float64Flag{Name: "temperature", Usage: "sampling temperature `T` (0 = greedy)", DefaultText: "server's"},
@@ -80,7 +81,7 @@ func translateFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "per-call `TIMEOUT` (a call past it is retried)"},
 		&cli.IntFlag{Name: "retries", Value: 5, Usage: "`N` attempts per call at most, on 429, 5xx, resets and timeouts"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "always call the model, and do not store results"},
-		&cli.StringFlag{Name: "cache-dir", Usage: "response cache `DIR` (default $BERTBENCH_CACHE_DIR, else $XDG_CACHE_HOME/bertbench/responses)", TakesFile: true},
+		newCacheDirFlag(),
 		&cli.StringFlag{Name: "prices", Usage: "price table `FILE` (JSON, USD per 1M tokens) laid over the built-in one", TakesFile: true},
 		&cli.StringFlag{Name: "openai-base-url", Usage: "`URL` of the OpenAI API (default $OPENAI_BASE_URL, else https://api.openai.com/v1)"},
 		&cli.StringFlag{Name: "openai-org", Usage: "OpenAI organisation `ID` (default $OPENAI_ORG_ID)"},
@@ -133,6 +134,9 @@ func runTranslate(c *cli.Context) error {
 	tmpl, err := template.New("prompt").Option("missingkey=error").Parse(c.String("prompt"))
 	if err != nil {
 		return usagef("translate: --prompt: %v", err)
+	}
+	if c.String("to") == "" && usesTarget(tmpl) {
+		return usagef("translate: --to is required: the prompt names the target language as {{.To}} (e.g. --to Chinese)")
 	}
 	base, err := requestFromFlags(c)
 	if err != nil {
@@ -221,6 +225,17 @@ func checkModel(ctx context.Context, r runners.Runner, timeout time.Duration) er
 	return err
 }
 
+// usesTarget reports whether the prompt template uses {{.To}}: it renders
+// the template with a marker as the target language and looks for it.
+func usesTarget(tmpl *template.Template) bool {
+	const marker = "\x00bertbench-target\x00"
+	var b strings.Builder
+	if err := tmpl.Execute(&b, promptData{To: marker}); err != nil {
+		return true // let the per-line execution report the problem
+	}
+	return strings.Contains(b.String(), marker)
+}
+
 // requestFromFlags builds the request parameters shared by every line.
 func requestFromFlags(c *cli.Context) (runners.Request, error) {
 	req := runners.Request{System: c.String("system")}
@@ -295,13 +310,9 @@ func factoryOptions(c *cli.Context) (factory.Options, *cache.Store, error) {
 	if c.Bool("no-cache") {
 		return opts, nil, nil
 	}
-	dir := c.String("cache-dir")
-	if dir == "" {
-		d, err := cache.DefaultDir()
-		if err != nil {
-			return opts, nil, fmt.Errorf("translate: %w (or pass --cache-dir or --no-cache)", err)
-		}
-		dir = d
+	dir, err := responseCacheDir(c)
+	if err != nil {
+		return opts, nil, fmt.Errorf("translate: %w (or pass --cache-dir or --no-cache)", err)
 	}
 	store, err := cache.Open(dir)
 	if err != nil {

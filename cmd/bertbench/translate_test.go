@@ -117,7 +117,7 @@ func TestTranslateOllama(t *testing.T) {
 	input := writeTranslateInput(t, filepath.Join(dir, "in.txt"), "the cat sat on the mat\n\nhello world\na red house\n")
 	outFile := filepath.Join(dir, "out.jsonl")
 	spec := "ollama:" + ollamatest.TinyModel + "@" + proxy.URL
-	args := []string{"translate", "--runner", spec, "-i", input, "-o", outFile, "--cache-dir", cacheDir,
+	args := []string{"translate", "--to", "Chinese", "--runner", spec, "-i", input, "-o", outFile, "--cache-dir", cacheDir,
 		"--temperature", "0", "--seed", "7", "--max-tokens", "8", "--concurrency", "2"}
 
 	t.Run("first run calls the model once per non-empty line", func(t *testing.T) {
@@ -211,7 +211,7 @@ func TestTranslateOllama(t *testing.T) {
 
 	t.Run("generate mode and JSONL input", func(t *testing.T) {
 		in := writeTranslateInput(t, filepath.Join(dir, "in.jsonl"), `{"id": "a1", "source": "the sun"}`+"\n"+`{"id": 2, "source": "the moon"}`+"\n")
-		code, stdout, stderr := translateCLI(context.Background(), "translate", "--runner", spec, "-i", in, "--no-cache",
+		code, stdout, stderr := translateCLI(context.Background(), "translate", "--to", "Chinese", "--runner", spec, "-i", in, "--no-cache",
 			"--mode", "generate", "--max-tokens", "5", "--temperature", "0", "--prompt", "{{.Source}} =")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
@@ -249,7 +249,7 @@ func TestTranslateOllama(t *testing.T) {
 	})
 
 	t.Run("missing model", func(t *testing.T) {
-		code, stdout, stderr := translateCLI(context.Background(), "translate", "--runner", "ollama:llama2:13b@"+srv.URL, "-i", input, "--no-cache")
+		code, stdout, stderr := translateCLI(context.Background(), "translate", "--to", "Chinese", "--runner", "ollama:llama2:13b@"+srv.URL, "-i", input, "--no-cache")
 		if code != 1 || !strings.Contains(stderr, "ollama pull llama2:13b") || stdout != "" {
 			t.Errorf("exit %d stdout %q stderr %q", code, stdout, stderr)
 		}
@@ -259,7 +259,7 @@ func TestTranslateOllama(t *testing.T) {
 		const key = "sk-compat-SECRET-0123456789"
 		t.Setenv("OPENAI_COMPATIBLE_API_KEY", key)
 		out := filepath.Join(dir, "compat.jsonl")
-		code, stdout, stderr := translateCLI(context.Background(), "translate",
+		code, stdout, stderr := translateCLI(context.Background(), "translate", "--to", "Chinese",
 			"--runner", "openai-compatible:"+ollamatest.TinyModel+"@"+proxy.URL+"/v1", "-i", input, "-o", out,
 			"--cache-dir", cacheDir, "--temperature", "0", "--max-tokens", "6")
 		if code != 0 {
@@ -309,7 +309,7 @@ func TestTranslateOpenAIKeyNeverLeaks(t *testing.T) {
 	prices := writeTranslateInput(t, filepath.Join(dir, "prices.json"), `{"models": {"fault-model": {"input_per_1m": 1000, "output_per_1m": 2000}}}`)
 	out := filepath.Join(dir, "out.jsonl")
 	cacheDir := filepath.Join(dir, "cache")
-	code, stdout, stderr := translateCLI(context.Background(), "translate", "--runner", "openai:fault-model@"+srv.URL+"/v1",
+	code, stdout, stderr := translateCLI(context.Background(), "translate", "--to", "Chinese", "--runner", "openai:fault-model@"+srv.URL+"/v1",
 		"-i", input, "-o", out, "--cache-dir", cacheDir, "--prices", prices, "--concurrency", "1")
 	if code != 1 {
 		t.Errorf("exit %d, want 1 (one call failed)\n%s", code, stderr)
@@ -335,7 +335,7 @@ func TestTranslateInterruptKeepsFinishedLines(t *testing.T) {
 	dir := t.TempDir()
 	input := writeTranslateInput(t, filepath.Join(dir, "in.txt"), "one\ntwo\nthree\n")
 	out := filepath.Join(dir, "out.jsonl")
-	args := []string{"translate", "--runner", "openai-compatible:m@" + srv.URL + "/v1", "-i", input, "-o", out,
+	args := []string{"translate", "--to", "Chinese", "--runner", "openai-compatible:m@" + srv.URL + "/v1", "-i", input, "-o", out,
 		"--cache-dir", filepath.Join(dir, "cache"), "--concurrency", "1"}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -391,13 +391,15 @@ func TestTranslateUsageErrors(t *testing.T) {
 		{"no runner", "", []string{"--runner", ""}, "--runner is required"},
 		{"generate on openai", "", []string{"--mode", "generate"}, "--mode generate needs an ollama: runner"},
 		{"stray argument", "", []string{"extra.txt"}, `unexpected argument "extra.txt"`},
+		{"no target language", "", []string{"--to", ""}, "--to is required"},
+		{"-r is not the runner", "", []string{"-r", "ollama:x"}, "-r is --refs in bertbench, the runner is --runner"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("OPENAI_API_KEY", "")
 			t.Setenv("OPENAI_BASE_URL", "")
-			args := []string{"translate", "--runner", "openai-compatible:m@http://127.0.0.1:1/v1", "-i", good, "--no-cache"}
+			args := []string{"translate", "--to", "Chinese", "--runner", "openai-compatible:m@http://127.0.0.1:1/v1", "-i", good, "--no-cache"}
 			if tc.input != "" {
-				args[4] = writeTranslateInput(t, filepath.Join(t.TempDir(), "in.jsonl"), tc.input)
+				args[6] = writeTranslateInput(t, filepath.Join(t.TempDir(), "in.jsonl"), tc.input)
 			}
 			args = append(args, tc.args...)
 			code, stdout, stderr := translateCLI(context.Background(), args...)
@@ -419,7 +421,7 @@ func TestTranslateMissingModelStops(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	input := writeTranslateInput(t, filepath.Join(dir, "in.txt"), "one\ntwo\nthree\n")
-	code, stdout, stderr := translateCLI(context.Background(), "translate", "--runner", "openai-compatible:no-such-model@"+srv.URL+"/v1",
+	code, stdout, stderr := translateCLI(context.Background(), "translate", "--to", "Chinese", "--runner", "openai-compatible:no-such-model@"+srv.URL+"/v1",
 		"-i", input, "--no-cache", "--concurrency", "1")
 	if code != exitFailure || !strings.Contains(stderr, "stopped at line 1") || !strings.Contains(stderr, "check the model name") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
@@ -438,7 +440,7 @@ func TestAdaptersAndCacheWorkAtTopLevel(t *testing.T) {
 	var out, errOut bytes.Buffer
 	app := newApp(strings.NewReader(""), &out, &errOut)
 	dir := t.TempDir()
-	if err := app.Run([]string{"bertbench", "cache", "dir", "--cache-dir", dir}); err != nil || strings.TrimSpace(out.String()) != dir {
+	if err := app.Run([]string{"bertbench", "cache", "dir", "--cache-dir", dir}); err != nil || strings.TrimSpace(out.String()) != filepath.Join(dir, "responses") {
 		t.Fatalf("cache dir: %v, stdout %q", err, out.String())
 	}
 	out.Reset()
@@ -485,7 +487,7 @@ func TestTranslateInterruptDuringModelCheck(t *testing.T) {
 	input := writeTranslateInput(t, filepath.Join(t.TempDir(), "in.txt"), "one\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	code, stdout, stderr := translateCLI(ctx, "translate", "--runner", "ollama:m@"+srv.URL, "-i", input, "--no-cache")
+	code, stdout, stderr := translateCLI(ctx, "translate", "--to", "Chinese", "--runner", "ollama:m@"+srv.URL, "-i", input, "--no-cache")
 	if code != exitInterrupted || !strings.Contains(stderr, "interrupted before the first call") || stdout != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}

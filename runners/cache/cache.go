@@ -20,27 +20,23 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/bertbench/bertbench/internal/cachedir"
 	"github.com/bertbench/bertbench/runners"
 )
-
-// EnvDir names the environment variable that overrides the cache folder.
-const EnvDir = "BERTBENCH_CACHE_DIR"
 
 // keyVersion changes whenever the key derivation changes, invalidating
 // every older entry.
 const keyVersion = 1
 
-// DefaultDir returns $BERTBENCH_CACHE_DIR, else the user cache folder's
-// bertbench/responses ($XDG_CACHE_HOME/bertbench/responses on Linux).
+// DefaultDir returns the response cache folder under bertbench's cache
+// root: $BERTBENCH_CACHE/responses, else
+// $XDG_CACHE_HOME/bertbench/responses on Linux.
 func DefaultDir() (string, error) {
-	if d := os.Getenv(EnvDir); d != "" {
-		return d, nil
-	}
-	base, err := os.UserCacheDir()
+	root, err := cachedir.Root()
 	if err != nil {
-		return "", fmt.Errorf("response cache: no user cache folder (set %s): %w", EnvDir, err)
+		return "", fmt.Errorf("response cache: %w", err)
 	}
-	return filepath.Join(base, "bertbench", "responses"), nil
+	return cachedir.Responses(root), nil
 }
 
 // Store is a folder of cached results, one JSON file per key, laid out as

@@ -252,14 +252,14 @@ func TestCorruptEntryIsAMissAndClearCounts(t *testing.T) {
 }
 
 func TestDefaultDir(t *testing.T) {
-	t.Setenv(cache.EnvDir, "")
+	t.Setenv("BERTBENCH_CACHE", "")
 	t.Setenv("XDG_CACHE_HOME", "/x/cache")
 	if d, err := cache.DefaultDir(); err != nil || d != "/x/cache/bertbench/responses" {
 		t.Errorf("DefaultDir = %q, %v", d, err)
 	}
-	t.Setenv(cache.EnvDir, "/y")
-	if d, _ := cache.DefaultDir(); d != "/y" {
-		t.Errorf("with $%s: %q", cache.EnvDir, d)
+	t.Setenv("BERTBENCH_CACHE", "/y")
+	if d, _ := cache.DefaultDir(); d != "/y/responses" {
+		t.Errorf("with $BERTBENCH_CACHE: %q", d)
 	}
 }
 

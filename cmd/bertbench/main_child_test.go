@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// envChild makes the test binary act as a child process of a test instead
+// of running tests: "main" runs bertbench's main with the arguments in
+// envChildArgs (JSON); "stuck" arms the signal handling as main does, says
+// "ready" and then works on without ever looking at the context, as a
+// command inside a long cgo call does.
+const (
+	envChild     = "BERTBENCH_TEST_CHILD"
+	envChildArgs = "BERTBENCH_TEST_CHILD_ARGS"
+	// envChildFileLimit caps the size of any file the "main" child writes.
+	envChildFileLimit = "BERTBENCH_TEST_CHILD_FSIZE"
+)
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(envChild) {
+	case "":
+		os.Exit(m.Run())
+	case "main":
+		var args []string
+		if err := json.Unmarshal([]byte(os.Getenv(envChildArgs)), &args); err != nil {
+			fmt.Fprintln(os.Stderr, "child: bad arguments:", err)
+			os.Exit(99)
+		}
+		if limit := os.Getenv(envChildFileLimit); limit != "" {
+			// Writes past the limit fail (EFBIG; Go ignores SIGXFSZ): a
+			// disk that fills up under the command.
+			n, _ := strconv.ParseUint(limit, 10, 64)
+			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: n, Max: n}); err != nil {
+				fmt.Fprintln(os.Stderr, "child: setrlimit:", err)
+				os.Exit(99)
+			}
+		}
+		os.Args = append([]string{"bertbench"}, args...)
+		main()
+	case "stuck":
+		ctx, stop := notifyInterrupt(context.Background(), os.Exit)
+		defer stop()
+		fmt.Println("ready")
+		<-ctx.Done()
+		fmt.Println("cancelled")
+		time.Sleep(time.Minute) // the work that does not stop
+		os.Exit(98)
+	default:
+		os.Exit(97)
+	}
+}
