@@ -3,6 +3,7 @@ module github.com/bertbench/bertbench
 go 1.26.8
 
 require (
+	github.com/google/renameio/v2 v2.0.2
 	github.com/ollama/ollama v0.24.0
 	github.com/rivo/uniseg v0.4.7
 	github.com/sashabaranov/go-openai v1.43.0
