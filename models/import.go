@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 	"github.com/bertbench/bertbench/models/onnxpb"
 	"github.com/bertbench/bertbench/models/safetensors"
@@ -290,31 +291,26 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// copyFileIfDifferent copies src to dst unless they are the same file.
+// copyFileIfDifferent copies src to dst (atomically: internal/outfile)
+// unless they are the same file.
 func copyFileIfDifferent(src, dst string) error {
-	if a, err := filepath.Abs(src); err == nil {
-		if b, err := filepath.Abs(dst); err == nil && a == b {
-			return nil
-		}
-	}
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	tmp := dst + ".tmp"
-	out, err := os.Create(tmp)
+	if a, err := in.Stat(); err == nil {
+		if b, err := os.Stat(dst); err == nil && os.SameFile(a, b) {
+			return nil
+		}
+	}
+	out, err := outfile.Create(dst, 0o644)
 	if err != nil {
 		return err
 	}
+	defer out.Close()
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(tmp)
 		return fmt.Errorf("copying %s: %w", src, err)
 	}
-	if err := out.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, dst)
+	return out.Commit()
 }

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/bertbench/bertbench/internal/outfile"
 )
 
 // ManifestFile is the manifest's file name inside a model folder.
@@ -85,30 +87,14 @@ func ReadManifest(dir string) (*Manifest, error) {
 }
 
 // WriteManifest writes m to dir/bertbench.json, atomically (a temporary
-// file renamed into place).
+// file renamed into place; see internal/outfile).
 func WriteManifest(dir string, m *Manifest) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding model manifest: %w", err)
 	}
-	path := filepath.Join(dir, ManifestFile)
-	tmp, err := os.CreateTemp(dir, ManifestFile+".tmp*")
-	if err != nil {
+	if err := outfile.WriteFile(filepath.Join(dir, ManifestFile), append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("writing model manifest: %w", err)
-	}
-	_, err = tmp.Write(append(data, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing model manifest %s: %w", path, err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 	"github.com/bertbench/bertbench/models/safetensors"
 )
@@ -162,7 +163,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	return outfile.WriteFile(path, append(data, '\n'), 0o644)
 }
 
 // synthSpecials are the special tokens of the generated vocabulary, ids 0..4.

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bertbench/bertbench/corpus"
+	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/scorer"
 )
@@ -212,31 +211,22 @@ func newProgress(w io.Writer, total int) *progressbar.ProgressBar {
 	return newProgressBar(w, total, progressMinPairs, "scoring", "pairs")
 }
 
-// writeOutput runs write on stdout, or on the file path (written to a
-// temporary file first and renamed, so a failure leaves no half file).
+// writeOutput runs write on stdout, or on the file path (see outfile: a
+// regular file is replaced only once write succeeds; a symlink's target,
+// a FIFO or a device is written, never replaced).
 func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "" || path == "-" {
 		return write(stdout)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err := outfile.Create(path, 0o644)
 	if err != nil {
 		return asUsage(fmt.Errorf("score: output: %w", err))
 	}
-	defer os.Remove(tmp.Name())
-	// CreateTemp makes the file private (0600); results are an ordinary
-	// file, readable as any other the user writes.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("score: writing %s: %w", path, err)
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
+	defer f.Close()
+	if err := write(f); err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("score: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("score: writing %s: %w", path, err)
 	}
 	return nil

@@ -308,7 +308,7 @@ func TestScoreCLIFormats(t *testing.T) {
 	} else if st.Mode().Perm() != 0o644 {
 		t.Errorf("-o file mode %v, want -rw-r--r--", st.Mode())
 	}
-	if tmps, _ := filepath.Glob(filepath.Join(dir, ".out.json.*")); len(tmps) != 0 {
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".out.json*")); len(tmps) != 0 {
 		t.Errorf("temporary files left behind: %v", tmps)
 	}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
+	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/runners"
 	"github.com/bertbench/bertbench/runners/cache"
 	"github.com/bertbench/bertbench/runners/factory"
@@ -126,6 +127,9 @@ func runTranslate(c *cli.Context) error {
 	}
 	if c.Args().Present() {
 		return usagef("translate: unexpected argument %q (the sources go in -i FILE)", c.Args().First())
+	}
+	if err := refuseOutputOntoInput(c.String("input"), c.String("output")); err != nil {
+		return err
 	}
 	sources, err := readSources(c.String("input"), c.String("input-format"), c.App.Reader)
 	if err != nil {
@@ -429,17 +433,36 @@ func newTranslateProgress(w io.Writer, total int) *progressbar.ProgressBar {
 }
 
 // openOutput opens the results file, or stdout for "" and "-". Lines are
-// written straight through (no buffering), so an interrupted run keeps
-// every finished line.
+// written straight through (no buffering, no temporary file: outfile.Stream
+// writes a regular file in place), so an interrupted or killed run keeps
+// every finished line; a symlink's target, a FIFO or a device is written,
+// never replaced.
 func openOutput(path string, stdout io.Writer) (io.Writer, func() error, error) {
 	if path == "" || path == "-" {
 		return stdout, func() error { return nil }, nil
 	}
-	f, err := os.Create(path)
+	f, err := outfile.Stream(path, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("output: %w", err)
 	}
-	return f, f.Close, nil
+	return f, f.Commit, nil
+}
+
+// refuseOutputOntoInput refuses -o naming the -i file by any path (another
+// spelling, a symlink, a hard link): the results would overwrite the
+// sources.
+func refuseOutputOntoInput(input, output string) error {
+	if input == "-" || output == "" || output == "-" {
+		return nil
+	}
+	in, err := os.Stat(input)
+	if err != nil || !in.Mode().IsRegular() {
+		return nil // a missing input is readSources' to report
+	}
+	if out, err := os.Stat(output); err == nil && os.SameFile(in, out) {
+		return usagef("translate: -o %s is the -i file %s; write the results to another file", output, input)
+	}
+	return nil
 }
 
 // errNoSource marks a JSONL record without a usable "source".

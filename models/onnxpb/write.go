@@ -11,6 +11,8 @@ import (
 	"sort"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/bertbench/bertbench/internal/outfile"
 )
 
 // Field numbers from onnx.proto.
@@ -88,10 +90,11 @@ const DefaultExternalThreshold = 1800 << 20
 
 // WriteFile writes m to path (and, for large models, its weights to
 // path+".data"). Both are written to temporary files first and renamed
-// into place once complete, so a failed write never leaves a truncated or
-// mismatched model behind, and a model read with ReadFile can be written
-// back over itself. WriteFile does not modify m.
-func WriteFile(path string, m *Model, opts WriteOptions) (err error) {
+// into place once complete (internal/outfile; a symlink's target is
+// written), so a failed write never leaves a truncated or mismatched model
+// behind, and a model read with ReadFile can be written back over itself.
+// WriteFile does not modify m.
+func WriteFile(path string, m *Model, opts WriteOptions) error {
 	threshold := opts.ExternalDataThreshold
 	if threshold == 0 {
 		threshold = DefaultExternalThreshold
@@ -105,48 +108,35 @@ func WriteFile(path string, m *Model, opts WriteOptions) (err error) {
 	}
 	dataPath := path + ".data"
 	var ext map[*Tensor]externalRef
-	var dataTmp string
-	defer func() {
-		if err != nil && dataTmp != "" {
-			os.Remove(dataTmp)
-		}
-	}()
+	var data *outfile.File
 	if threshold < 0 || total > threshold {
-		ext, dataTmp, err = writeExternalData(dataPath, m.Graph.Initializers)
-		if err != nil {
+		var err error
+		if data, err = outfile.Create(dataPath, 0o644); err != nil {
+			return fmt.Errorf("writing ONNX model: %w", err)
+		}
+		defer data.Close()
+		if ext, err = writeExternalData(data, filepath.Base(dataPath), m.Graph.Initializers); err != nil {
 			return err
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	f, err := outfile.Create(path, 0o644)
 	if err != nil {
 		return fmt.Errorf("writing ONNX model: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
 	if err := write(bw, m, ext); err != nil {
 		return fmt.Errorf("writing ONNX model %s: %w", path, err)
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing ONNX model %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing ONNX model %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return fmt.Errorf("writing ONNX model: %w", err)
 	}
-	if dataTmp != "" {
-		if err := os.Rename(dataTmp, dataPath); err != nil {
+	if data != nil {
+		if err := data.Commit(); err != nil {
 			return fmt.Errorf("writing ONNX model: %w", err)
 		}
-		dataTmp = ""
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("writing ONNX model: %w", err)
 	}
 	if ext == nil {
@@ -168,28 +158,12 @@ type externalRef struct {
 // onnx package's size_threshold default).
 const minExternalBytes = 1024
 
-// writeExternalData writes every large initializer's data to a temporary
-// file beside path, each at a 4096-byte aligned offset (so ONNX Runtime can
-// memory-map it), and says where each tensor went and the temporary file's
-// name (the caller renames it to path).
-func writeExternalData(path string, ts []*Tensor) (ext map[*Tensor]externalRef, tmpName string, err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return nil, "", fmt.Errorf("writing external data: %w", err)
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("writing external data %s: %w", path, cerr)
-		}
-		if err == nil {
-			err = os.Chmod(f.Name(), 0o644)
-		}
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	ext = map[*Tensor]externalRef{}
-	bw := bufio.NewWriterSize(f, 1<<20)
+// writeExternalData writes every large initializer's data to w (the file
+// the model calls location), each at a 4096-byte aligned offset (so ONNX
+// Runtime can memory-map it), and says where each tensor went.
+func writeExternalData(w io.Writer, location string, ts []*Tensor) (map[*Tensor]externalRef, error) {
+	ext := map[*Tensor]externalRef{}
+	bw := bufio.NewWriterSize(w, 1<<20)
 	var off int64
 	var pad [4096]byte
 	for _, t := range ts {
@@ -199,24 +173,24 @@ func writeExternalData(path string, ts []*Tensor) (ext map[*Tensor]externalRef, 
 		if rem := off % 4096; rem != 0 {
 			n := 4096 - rem
 			if _, err := bw.Write(pad[:n]); err != nil {
-				return nil, "", fmt.Errorf("writing external data %s: %w", path, err)
+				return nil, fmt.Errorf("writing external data: %w", err)
 			}
 			off += n
 		}
 		data, err := t.Data()
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		if _, err := bw.Write(data); err != nil {
-			return nil, "", fmt.Errorf("writing external data %s: %w", path, err)
+			return nil, fmt.Errorf("writing external data: %w", err)
 		}
-		ext[t] = externalRef{location: filepath.Base(path), offset: off, length: int64(len(data))}
+		ext[t] = externalRef{location: location, offset: off, length: int64(len(data))}
 		off += int64(len(data))
 	}
 	if err := bw.Flush(); err != nil {
-		return nil, "", fmt.Errorf("writing external data %s: %w", path, err)
+		return nil, fmt.Errorf("writing external data: %w", err)
 	}
-	return ext, f.Name(), nil
+	return ext, nil
 }
 
 // Write encodes m to w, with every initializer's data inline.

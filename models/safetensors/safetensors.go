@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/x448/float16"
+
+	"github.com/bertbench/bertbench/internal/outfile"
 )
 
 // File names of single-file and sharded checkpoints.
@@ -394,8 +396,9 @@ type Tensor struct {
 }
 
 // WriteFile writes tensors as an F32 safetensors file, in the order given,
-// with metadata {"format": "pt"} as transformers writes it.
-func WriteFile(path string, tensors []Tensor) (err error) {
+// with metadata {"format": "pt"} as transformers writes it, atomically
+// (internal/outfile).
+func WriteFile(path string, tensors []Tensor) error {
 	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
 	var off int64
 	for _, t := range tensors {
@@ -416,15 +419,11 @@ func WriteFile(path string, tensors []Tensor) (err error) {
 	for len(head)%8 != 0 { // align the data section as the reference writer does
 		head = append(head, ' ')
 	}
-	f, err := os.Create(path)
+	f, err := outfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-	}()
+	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
 	var lenBuf [8]byte
 	binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(head)))
@@ -446,5 +445,5 @@ func WriteFile(path string, tensors []Tensor) (err error) {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return nil
+	return f.Commit()
 }

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/bertbench/bertbench/internal/cachedir"
+	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/runners"
 )
 
@@ -120,18 +121,8 @@ func (s *Store) Put(key string, res runners.Result) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("response cache: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("response cache: %w", err)
-	}
-	_, werr := f.Write(b)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("response cache: writing %s: %w", p, err)
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		os.Remove(f.Name())
+	// Private (0600, as before): entries hold prompts and outputs.
+	if err := outfile.WriteFile(p, b, 0o600); err != nil {
 		return fmt.Errorf("response cache: %w", err)
 	}
 	return nil
