@@ -538,8 +538,8 @@ func TestIDFTokenizesReferencesOnce(t *testing.T) {
 	rt := &recordingTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), texts: map[string]int{}}
 	s := newFixtureScorer(t, name, g, true, false, func(o *scorer.Options) { o.Tokenizer = rt; o.ChunkTokens = 64 })
 	refs := c.Refs
-	res, err := s.Score(context.Background(), c.Cands, refs)
-	if err != nil {
+	// No golden scores for multiref under idf: this run counts tokenizations.
+	if _, err := s.Score(context.Background(), c.Cands, refs); err != nil {
 		t.Fatal(err)
 	}
 	// An identical text among the references (or a candidate equal to one)
@@ -557,7 +557,7 @@ func TestIDFTokenizesReferencesOnce(t *testing.T) {
 		}
 	}
 	idf := g.Case(t, "idf")
-	res, err = s.Score(context.Background(), idf.Cands, idf.Refs)
+	res, err := s.Score(context.Background(), idf.Cands, idf.Refs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ var ErrUnauthorized = errors.New("not authorised")
 // ErrUnreachable reports that the endpoint could not be reached at all (no
 // network, DNS failure, connection refused) or answered with a server
 // error (HTTP 5xx).
-var ErrUnreachable = errors.New("Hub unreachable")
+var ErrUnreachable = errors.New("the Hub is unreachable")
 
 // Client talks to one Hub endpoint.
 type Client struct {

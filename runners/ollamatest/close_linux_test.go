@@ -151,7 +151,8 @@ func childServer() {
 		os.Exit(3)
 	}
 	n := 2
-	if _, err := s.CreateTiny(ctx, TinyModel); err == nil {
+	_, err = s.CreateTiny(ctx, TinyModel)
+	if err == nil {
 		_, err = ollama.New(s.Handle(), TinyModel, "").Run(ctx, runners.Request{Prompt: "hi", Mode: runners.ModeGenerate, Params: runners.Params{MaxTokens: &n}})
 	}
 	if err != nil {

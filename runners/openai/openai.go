@@ -201,6 +201,10 @@ func (r *Runner) request(req runners.Request) (goopenai.ChatCompletionRequest, m
 		if reasoningModel(r.model) {
 			c.MaxCompletionTokens = *p.MaxTokens
 		} else {
+			// max_tokens on purpose: OpenAI deprecates it for its own
+			// models, but older OpenAI-compatible servers know only
+			// max_tokens, and switching would change what they receive.
+			//lint:ignore SA1019 the wire field max_tokens is wanted here (see above)
 			c.MaxTokens = *p.MaxTokens
 		}
 	}
