@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export BERTBENCH_ORT_LIB ?= $(ORT_LIB)
 export BERTBENCH_DEPS    := $(DEPS)
 
-.PHONY: setup deps ort test-deps hf-tokenizers ollama build demo test test-short bench bench-mbert fuzz lint clean
+.PHONY: setup deps ort test-deps hf-tokenizers ollama staticcheck build demo test test-short bench bench-mbert fuzz lint clean
 
 ## setup: install the ONNX Runtime library and build bin/bertbench
 setup: ort build
@@ -41,7 +41,9 @@ test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 45m ./...
 
-test-short: ort
+## test-short: the tests that need no Ollama server (ONNX Runtime and the
+## HF tokenizers oracle are installed, as the tokenizer tests compare with it)
+test-short: ort hf-tokenizers
 	$(GO) test -short -count=1 ./...
 
 bench: setup ollama
@@ -60,9 +62,20 @@ FUZZTIME ?= 60s
 fuzz: ort
 	scripts/fuzz-all.sh $(FUZZTIME)
 
-lint:
+## lint: gofmt, go vet and staticcheck (pinned; installed into .deps by
+## `make staticcheck` from the Go module proxy)
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK         := $(DEPS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+staticcheck: $(STATICCHECK)
+
+$(STATICCHECK):
+	GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 
 clean:
 	rm -rf bin

@@ -32,7 +32,9 @@ func oracleDir(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirs = append(dirs, filepath.Join(root, ".deps", "node"))
+	if d := filepath.Join(root, ".deps", "node"); !slices.Contains(dirs, d) { // make sets BERTBENCH_DEPS to .deps
+		dirs = append(dirs, d)
+	}
 	for _, d := range dirs {
 		if fileExists(filepath.Join(d, "oracle.js")) && fileExists(filepath.Join(d, "node_modules", "tokenizers", "package.json")) {
 			return d
