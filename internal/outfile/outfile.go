@@ -21,7 +21,9 @@
 //
 // Permissions: a new file gets perm less the umask, as with os.WriteFile
 // (0644 under the usual umask 022; a user with umask 077 gets 0600, as
-// asked); a regular file that is replaced keeps its mode.
+// asked); a regular file that is replaced keeps its mode. A replaced file
+// is a new file: its hard links, and readers that opened it before, keep the
+// old contents.
 //
 // The temporary file and the rename come from github.com/google/renameio/v2
 // (O_EXCL temporary file created with the right mode, fsync before the
@@ -244,9 +246,9 @@ func (d *dest) realFolder() error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s: folder %s does not exist (create it first): %w", d, filepath.Clean(dir), fs.ErrNotExist)
+		return kindError{fmt.Sprintf("%s: folder %s does not exist (create it first)", d, filepath.Clean(dir)), fs.ErrNotExist}
 	case errors.Is(err, syscall.ENOTDIR) || err == nil && !fi.IsDir():
-		return fmt.Errorf("%s: %s is not a folder: %w", d, filepath.Clean(dir), syscall.ENOTDIR)
+		return kindError{fmt.Sprintf("%s: %s is not a folder", d, filepath.Clean(dir)), syscall.ENOTDIR}
 	case err != nil:
 		return fmt.Errorf("%s: folder %s: %w", d, filepath.Clean(dir), errnoOf(err))
 	}
@@ -275,6 +277,16 @@ func openInPlace(d dest) (*File, error) {
 	}
 	return &File{path: d.path, f: f}, nil
 }
+
+// kindError is a message that says it all, carrying its kind (for
+// errors.Is) without repeating it.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e kindError) Error() string { return e.msg }
+func (e kindError) Unwrap() error { return e.kind }
 
 // errnoOf strips the path from a *fs.PathError, for errors that name the
 // file themselves.

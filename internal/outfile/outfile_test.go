@@ -125,6 +125,7 @@ func TestTargets(t *testing.T) {
 		name    string
 		setup   func(t *testing.T, dir string) string // makes the scene, returns the path to write
 		wantErr []string                              // substrings of the error; none: success
+		wantIs  error                                 // what the error is, where it matters
 		check   func(t *testing.T, dir string)
 		fifo    bool // the path is a FIFO: read it while writing
 	}{
@@ -281,6 +282,7 @@ func TestTargets(t *testing.T) {
 			name:    "missing folder named",
 			setup:   func(t *testing.T, dir string) string { return filepath.Join(dir, "no", "such", "out.txt") },
 			wantErr: []string{"folder ", filepath.Join("no", "such") + " does not exist (create it first)"},
+			wantIs:  fs.ErrNotExist,
 		},
 		{
 			name: "dangling symlink into a missing folder",
@@ -297,6 +299,7 @@ func TestTargets(t *testing.T) {
 				return filepath.Join(dir, "file", "out.txt")
 			},
 			wantErr: []string{"file is not a folder"},
+			wantIs:  syscall.ENOTDIR,
 		},
 		{
 			name: "symlink loop",
@@ -343,6 +346,9 @@ func TestTargets(t *testing.T) {
 					}
 					if strings.Contains(err.Error(), "/.") {
 						t.Errorf("error %q names a temporary file", err)
+					}
+					if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+						t.Errorf("error %q is not %v", err, tc.wantIs)
 					}
 				}
 				if tc.fifo {
