@@ -35,6 +35,12 @@ DEMO_MODEL := $(DEPS)/demo/tiny-mbert
 demo: setup
 	$(BIN) models import testdata/bertscore/tiny-mbert --layer 3 -o $(DEMO_MODEL)
 	$(BIN) score --model $(DEMO_MODEL) --idf -c testdata/demo/cands.txt -r testdata/demo/refs.txt
+	@echo
+	@echo "Note: the demo model (testdata/bertscore/tiny-mbert) has random weights: its scores only show that"
+	@echo "the pipeline works, they say nothing about the translations. For real scores, download a real"
+	@echo "encoder once (needs internet; offline afterwards) and score with it:"
+	@echo "  $(BIN) models pull bert-base-multilingual-cased"
+	@echo "  $(BIN) score --model bert-base-multilingual-cased --idf -c testdata/demo/cands.txt -r testdata/demo/refs.txt"
 
 ## test: install test dependencies, then run every test with the race detector
 test: test-deps

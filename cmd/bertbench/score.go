@@ -96,6 +96,9 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	if err != nil {
 		return asUsage(fmt.Errorf("score: %w", err))
 	}
+	if m := model.Manifest; m != nil && m.Synthetic {
+		fmt.Fprintf(cCtx.App.ErrWriter, "bertbench: warning: %s has random weights (models synth): its scores measure speed only, not translation quality\n", model.Name)
+	}
 	opts, err := scoreOptions(cCtx, model)
 	if err != nil {
 		return err
