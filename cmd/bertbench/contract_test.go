@@ -141,3 +141,26 @@ func TestWriteFailureIsARuntimeFailure(t *testing.T) {
 		t.Errorf("exit %d (want %d); stderr: %s", code, exitFailure, stderr)
 	}
 }
+
+// TestOneCacheRoot: models and responses share one root, from --cache-dir
+// or $BERTBENCH_CACHE; the response cache's old variable is reported, not
+// silently ignored.
+func TestOneCacheRoot(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("BERTBENCH_CACHE", root)
+	t.Setenv(envOldResponseCache, "")
+	code, stdout, stderr := runCLI(t, "", "cache", "dir")
+	if code != exitOK || strings.TrimSpace(stdout) != filepath.Join(root, "responses") || stderr != "" {
+		t.Errorf("cache dir: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	t.Setenv(envOldResponseCache, "/old/responses")
+	code, stdout, stderr = runCLI(t, "", "cache", "dir")
+	if code != exitOK || strings.TrimSpace(stdout) != filepath.Join(root, "responses") ||
+		!strings.Contains(stderr, "$BERTBENCH_CACHE_DIR (/old/responses) is no longer read") {
+		t.Errorf("with the old variable: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, "", "models", "list", "--cache-dir", root)
+	if code != exitOK || stdout != "" {
+		t.Errorf("models list on the same root: exit %d, stdout %q", code, stdout)
+	}
+}
