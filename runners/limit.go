@@ -39,6 +39,9 @@ func (l *limited) ModelDigest(ctx context.Context) (string, error) {
 	return Digest(ctx, l.inner)
 }
 
+// Preflight forwards to the wrapped runner.
+func (l *limited) Preflight(ctx context.Context) error { return Preflight(ctx, l.inner) }
+
 // Digest returns r's model digest when r reports one, else "".
 func Digest(ctx context.Context, r Runner) (string, error) {
 	if d, ok := r.(DigestReporter); ok {

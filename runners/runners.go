@@ -39,6 +39,23 @@ type DigestReporter interface {
 	ModelDigest(ctx context.Context) (string, error)
 }
 
+// Preflighter is implemented by runners that can make sure, before the
+// first call, that the server answers and has the model, so that a batch
+// fails before its first line rather than once per line.
+type Preflighter interface {
+	Preflight(ctx context.Context) error
+}
+
+// Preflight runs r's preflight check where it has one; a runner that only
+// reports a model digest is checked by asking for it; others pass.
+func Preflight(ctx context.Context, r Runner) error {
+	if p, ok := r.(Preflighter); ok {
+		return p.Preflight(ctx)
+	}
+	_, err := Digest(ctx, r)
+	return err
+}
+
 // Mode selects the API shape used for a call.
 type Mode string
 
@@ -83,6 +100,9 @@ type OllamaCounters struct {
 	LoadDuration       Duration `json:"load_duration_ms"`
 	PromptEvalDuration Duration `json:"prompt_eval_duration_ms"`
 	EvalDuration       Duration `json:"eval_duration_ms"`
+	// NumCtx is the context window, in tokens, the server ran the model
+	// with (0 when it could not be told).
+	NumCtx int `json:"num_ctx,omitempty"`
 }
 
 // Result is the record of one call. It is what translate writes as one JSON
@@ -109,6 +129,9 @@ type Result struct {
 	Ollama *OllamaCounters `json:"ollama,omitempty"`
 	// DoneReason is why generation stopped ("stop", "length", ...).
 	DoneReason string `json:"done_reason,omitempty"`
+	// TruncatedInput reports that the prompt did not fit the context
+	// window and the server cut it: the output answers part of the input.
+	TruncatedInput bool `json:"truncated_input,omitempty"`
 	// CostUSD is the price of the call from the price table; nil (JSON
 	// null, always written so every line has the field) when the model has
 	// no price (local models, unknown hosted models).

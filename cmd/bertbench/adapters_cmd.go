@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bertbench/bertbench/runners"
 	"github.com/bertbench/bertbench/runners/ollama"
 )
 
@@ -29,7 +31,11 @@ func adaptersCommand() *cli.Command {
 writes one), or a PEFT folder with adapter_config.json and
 adapter_model.safetensors (Ollama converts it; llama and gemma2 bases). The
 adapter is uploaded to the server and the model created through its API; it
-is then runner spec ollama:NAME. Registering an existing name replaces it.`,
+is then runner spec ollama:NAME. Registering an existing name replaces it.
+What is not an adapter for the base (a missing or non-GGUF file, a GGUF
+whose general.type is not "adapter", such as the base model's own file, or
+an adapter for another architecture) is refused with exit status 2, and so
+is a model the server registered without the adapter (it is removed).`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "name", Usage: "new model `NAME`, e.g. llama2-zh-ft", Required: true},
 					&cli.StringFlag{Name: "base", Usage: "base `MODEL` on the server, e.g. llama2:13b", Required: true},
@@ -45,6 +51,10 @@ is then runner spec ollama:NAME. Registering an existing name replaces it.`,
 					info, err := srv.RegisterAdapter(c.Context, ollama.AdapterRequest{
 						Name: c.String("name"), Base: c.String("base"), Adapter: c.String("adapter"), System: c.String("system"),
 					}, func(status string) { fmt.Fprintf(c.App.ErrWriter, "adapters: %s\n", status) })
+					if errors.Is(err, runners.ErrInvalidInput) {
+						// The adapter file, or what the server made of it.
+						return asUsage(fmt.Errorf("adapters create: %w", err))
+					}
 					if err != nil {
 						return fmt.Errorf("adapters create: %w", err)
 					}

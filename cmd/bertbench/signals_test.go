@@ -144,7 +144,7 @@ func TestSignalInterruptsACommand(t *testing.T) {
 			dir := t.TempDir()
 			input := writeTranslateInput(t, filepath.Join(dir, "in.txt"), "one\ntwo\n")
 			cmd, _, stderr := startChild(t, "main", "translate", "--to", "Chinese",
-				"--runner", "openai-compatible:m@"+srv.URL+"/v1", "-i", input, "-o", filepath.Join(dir, "out.jsonl"),
+				"--runner", "openai-compatible:"+faultserver.DefaultModel+"@"+srv.URL+"/v1", "-i", input, "-o", filepath.Join(dir, "out.jsonl"),
 				"--no-cache", "--concurrency", "1")
 			deadline := time.Now().Add(childWaitLimit)
 			for srv.Calls() < 2 {

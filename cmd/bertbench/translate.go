@@ -46,8 +46,8 @@ written back with an empty output and no model call), or JSONL
 Output: one JSON object per input line, written as each call completes:
 {"line", "id", "source", "runner", "model", "model_digest", "output",
 "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "ollama"
-(Ollama's own counters), "done_reason", "cost_usd", "attempts", "cached",
-"error"}. A failed call is written with its error and never cached; the
+(Ollama's own counters), "done_reason", "truncated_input", "cost_usd",
+"attempts", "cached", "error"}. A failed call is written with its error and never cached; the
 command then exits 1. Ctrl-C stops at once, keeping every finished line;
 rerunning the same command resumes, since finished calls are served from the
 response cache.
@@ -83,7 +83,7 @@ func translateFlags() []cli.Flag {
 		&cli.IntFlag{Name: "retries", Value: 5, Usage: "`N` attempts per call at most, on 429, 5xx, resets and timeouts"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "always call the model, and do not store results"},
 		newCacheDirFlag(),
-		&cli.StringFlag{Name: "prices", Usage: "price table `FILE` (JSON, USD per 1M tokens) laid over the built-in one", TakesFile: true},
+		&cli.StringFlag{Name: "prices", Usage: "price table `FILE` (JSON, USD per 1M tokens) laid over the built-in one; prices every runner kind, cached lines too", TakesFile: true},
 		&cli.StringFlag{Name: "openai-base-url", Usage: "`URL` of the OpenAI API (default $OPENAI_BASE_URL, else https://api.openai.com/v1)"},
 		&cli.StringFlag{Name: "openai-org", Usage: "OpenAI organisation `ID` (default $OPENAI_ORG_ID)"},
 	}
@@ -180,7 +180,8 @@ func runTranslate(c *cli.Context) error {
 	if err != nil {
 		return asUsage(fmt.Errorf("translate: %w", err))
 	}
-	// Fail fast on a missing model, before any output is written.
+	// Fail fast on a missing model or an unreachable server, before any
+	// output is written.
 	if err := checkModel(ctx, runner, opts.Retry.Timeout); err != nil {
 		if ctx.Err() != nil {
 			return cli.Exit("translate: interrupted before the first call; nothing written", exitInterrupted)
@@ -200,8 +201,11 @@ func runTranslate(c *cli.Context) error {
 	if where == "" || where == "-" {
 		where = "standard output"
 	}
-	fmt.Fprintf(c.App.ErrWriter, "translate: %d of %d lines written to %s (%d from cache, %d failed) in %v\n",
-		stats.written, len(jobs), where, stats.cached, stats.failed, stats.elapsed.Round(time.Millisecond))
+	if w := truncationWarning(&stats.tally); w != "" {
+		fmt.Fprintln(c.App.ErrWriter, "translate: warning: "+w)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "translate: %d of %d lines written to %s in %v: %s\n",
+		stats.written, len(jobs), where, stats.elapsed.Round(time.Millisecond), &stats.tally)
 	switch {
 	case runErr != nil:
 		return runErr
@@ -217,16 +221,15 @@ func runTranslate(c *cli.Context) error {
 	return nil
 }
 
-// checkModel asks runners that can (Ollama) whether the model exists,
-// within the per-call timeout.
+// checkModel asks the runner whether the server answers and has the
+// model (runners.Preflight), within the per-call timeout.
 func checkModel(ctx context.Context, r runners.Runner, timeout time.Duration) error {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	_, err := runners.Digest(ctx, r)
-	return err
+	return runners.Preflight(ctx, r)
 }
 
 // usesTarget reports whether the prompt template uses {{.To}}: it renders
@@ -330,13 +333,15 @@ func factoryOptions(c *cli.Context) (factory.Options, *cache.Store, error) {
 type translateStats struct {
 	written, cached, failed int
 	elapsed                 time.Duration
+	tally                   runners.Tally // live calls apart from cached lines
 }
 
 // translateAll runs every job through r with `workers` goroutines (the
 // runner itself enforces its concurrency limit) and writes one line per
 // finished job, in completion order. A call cut short by ctx (Ctrl-C) is
-// not written: it did not finish. A missing model stops the run after
-// writing the failed line: every further call would fail the same way.
+// not written: it did not finish. A missing model, or a server that could
+// not be reached even after retries (runners.StopsBatch), stops the run
+// after writing the failed line: every further call would fail the same way.
 func translateAll(ctx context.Context, r runners.Runner, jobs []job, workers int, out io.Writer, stderr io.Writer) (translateStats, error) {
 	start := time.Now()
 	if workers <= 0 {
@@ -348,7 +353,7 @@ func translateAll(ctx context.Context, r runners.Runner, jobs []job, workers int
 		mu    sync.Mutex
 		stats translateStats
 		wErr  error
-		stop  error // why the run stopped early (a missing model)
+		stop  error // why the run stopped early (runners.StopsBatch)
 	)
 	write := func(j job, res runners.Result) {
 		line, err := json.Marshal(outputLine{Line: j.src.Line, ID: j.src.ID, Source: j.src.Text, Result: res})
@@ -365,6 +370,7 @@ func translateAll(ctx context.Context, r runners.Runner, jobs []job, workers int
 			return
 		}
 		stats.written++
+		stats.tally.Add(res)
 		if res.Cached {
 			stats.cached++
 		}
@@ -396,7 +402,7 @@ func translateAll(ctx context.Context, r runners.Runner, jobs []job, workers int
 				}
 				write(j, res)
 				mu.Lock()
-				if stop == nil && errors.Is(err, runners.ErrModelNotFound) {
+				if stop == nil && runners.StopsBatch(err) {
 					stop = fmt.Errorf("translate: stopped at line %d: %w", j.src.Line, err)
 				}
 				halt := wErr != nil || stop != nil

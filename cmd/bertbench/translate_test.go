@@ -335,7 +335,7 @@ func TestTranslateInterruptKeepsFinishedLines(t *testing.T) {
 	dir := t.TempDir()
 	input := writeTranslateInput(t, filepath.Join(dir, "in.txt"), "one\ntwo\nthree\n")
 	out := filepath.Join(dir, "out.jsonl")
-	args := []string{"translate", "--to", "Chinese", "--runner", "openai-compatible:m@" + srv.URL + "/v1", "-i", input, "-o", out,
+	args := []string{"translate", "--to", "Chinese", "--runner", "openai-compatible:fault-model@" + srv.URL + "/v1", "-i", input, "-o", out,
 		"--cache-dir", filepath.Join(dir, "cache"), "--concurrency", "1"}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -414,24 +414,39 @@ func TestTranslateUsageErrors(t *testing.T) {
 }
 
 // TestTranslateMissingModelStops: a model the server does not have stops
-// the run after the first call, with a message saying so, instead of
-// writing one failed line per input line.
+// the run before the first line (the preflight check), and a model that
+// vanishes mid-run stops it after the first call that misses it, instead
+// of writing one failed line per input line.
 func TestTranslateMissingModelStops(t *testing.T) {
-	srv := faultserver.New(faultserver.NotFound, faultserver.NotFound, faultserver.NotFound)
-	defer srv.Close()
 	dir := t.TempDir()
 	input := writeTranslateInput(t, filepath.Join(dir, "in.txt"), "one\ntwo\nthree\n")
-	code, stdout, stderr := translateCLI(context.Background(), "translate", "--to", "Chinese", "--runner", "openai-compatible:no-such-model@"+srv.URL+"/v1",
-		"-i", input, "--no-cache", "--concurrency", "1")
-	if code != exitFailure || !strings.Contains(stderr, "stopped at line 1") || !strings.Contains(stderr, "check the model name") {
-		t.Errorf("exit %d, stderr %q", code, stderr)
-	}
-	if srv.Calls() != 1 {
-		t.Errorf("server saw %d calls, want 1", srv.Calls())
-	}
-	if res := readResults(t, stdout); len(res) != 1 || !strings.Contains(res[1].Error, "404") {
-		t.Errorf("results: %s", stdout)
-	}
+	t.Run("before the first line", func(t *testing.T) {
+		srv := faultserver.New(faultserver.NotFound, faultserver.NotFound, faultserver.NotFound)
+		defer srv.Close()
+		code, stdout, stderr := translateCLI(context.Background(), "translate", "--to", "Chinese", "--runner", "openai-compatible:no-such-model@"+srv.URL+"/v1",
+			"-i", input, "--no-cache", "--concurrency", "1")
+		if code != exitFailure || !strings.Contains(stderr, `model "no-such-model" is not on the server`) || !strings.Contains(stderr, "check the model name") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+		if srv.Calls() != 1 || stdout != "" {
+			t.Errorf("server saw %d calls (want 1, the check), stdout %q (want no lines)", srv.Calls(), stdout)
+		}
+	})
+	t.Run("mid-run", func(t *testing.T) {
+		srv := faultserver.New(faultserver.OK, faultserver.NotFound, faultserver.NotFound)
+		defer srv.Close()
+		code, stdout, stderr := translateCLI(context.Background(), "translate", "--to", "Chinese", "--runner", "openai-compatible:"+faultserver.DefaultModel+"@"+srv.URL+"/v1",
+			"-i", input, "--no-cache", "--concurrency", "1")
+		if code != exitFailure || !strings.Contains(stderr, "stopped at line 2") || !strings.Contains(stderr, "check the model name") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+		if srv.Calls() != 2 {
+			t.Errorf("server saw %d calls, want 2", srv.Calls())
+		}
+		if res := readResults(t, stdout); len(res) != 2 || res[1].Error != "" || !strings.Contains(res[2].Error, "404") {
+			t.Errorf("results: %s", stdout)
+		}
+	})
 }
 
 // TestAdaptersAndCacheWorkAtTopLevel: `bertbench adapters` and `bertbench

@@ -179,6 +179,9 @@ func (c *cached) ModelDigest(ctx context.Context) (string, error) {
 	return runners.Digest(ctx, c.inner)
 }
 
+// Preflight forwards to the wrapped runner.
+func (c *cached) Preflight(ctx context.Context) error { return runners.Preflight(ctx, c.inner) }
+
 type flightResult struct {
 	res runners.Result
 	err error

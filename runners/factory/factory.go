@@ -1,7 +1,7 @@
 // Package factory builds a ready-to-use runner from a spec string: the
 // provider's runner (runners/ollama or runners/openai) wrapped with
-// retries and a per-call timeout, a concurrency limit and, optionally, the
-// response cache.
+// retries and a per-call timeout, a concurrency limit, optionally the
+// response cache, and pricing.
 package factory
 
 import (
@@ -37,7 +37,8 @@ type Options struct {
 	Retry retry.Policy
 	// Cache, when non-nil, serves and stores results.
 	Cache *cache.Store
-	// Prices prices OpenAI-compatible calls (nil: the built-in table).
+	// Prices prices every successful result, of any runner kind and cached
+	// ones too (nil: the built-in table of OpenAI's prices).
 	Prices pricing.Table
 	// OpenAIBaseURL and OpenAIOrg override $OPENAI_BASE_URL and
 	// $OPENAI_ORG_ID for "openai:" specs.
@@ -71,10 +72,7 @@ func New(spec string, opts Options) (runners.Runner, error) {
 			conc = 1
 		}
 	case runners.ProviderOpenAI, runners.ProviderOpenAICompatible:
-		cfg := openai.Config{BaseURL: sp.BaseURL, Prices: opts.Prices, HTTPClient: opts.HTTPClient}
-		if cfg.Prices == nil {
-			cfg.Prices = pricing.Default()
-		}
+		cfg := openai.Config{BaseURL: sp.BaseURL, HTTPClient: opts.HTTPClient}
 		if sp.Provider == runners.ProviderOpenAI {
 			cfg.APIKey = getenv(EnvOpenAIKey)
 			if cfg.BaseURL == "" {
@@ -101,7 +99,11 @@ func New(spec string, opts Options) (runners.Runner, error) {
 	if opts.Cache != nil {
 		r = cache.Wrap(r, opts.Cache)
 	}
-	return r, nil
+	prices := opts.Prices
+	if prices == nil {
+		prices = pricing.Default()
+	}
+	return pricing.Wrap(r, prices), nil
 }
 
 // withBaseURL records in sp a base URL that came from outside the spec

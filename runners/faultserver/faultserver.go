@@ -3,6 +3,8 @@
 // generate API (NDJSON) to answer streamed calls, and injects faults on
 // request: 429 with Retry-After, 500, a hang, a connection reset in the
 // middle of the stream, 400, 404, and a 401 that echoes the caller's API key.
+// It lists its models (GET /v1/models) as a real server does, so that a
+// runner's preflight finds them without a model call.
 package faultserver
 
 import (
@@ -48,6 +50,9 @@ type Server struct {
 	*httptest.Server
 	// RetryAfter is the Retry-After value sent with 429s (default "1").
 	RetryAfter string
+	// Models are the model names GET /v1/models lists (default
+	// DefaultModel); set it before the first request.
+	Models []string
 
 	mu     sync.Mutex
 	script []Fault
@@ -57,10 +62,23 @@ type Server struct {
 	hang   chan struct{}
 }
 
+// DefaultModel is the model the server lists unless told otherwise.
+const DefaultModel = "fault-model"
+
 // New starts a server that plays script, one fault per model call.
 func New(script ...Fault) *Server {
-	s := &Server{RetryAfter: "1", script: script, hang: make(chan struct{})}
+	s := &Server{RetryAfter: "1", Models: []string{DefaultModel}, script: script, hang: make(chan struct{})}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		data := make([]any, 0, len(s.Models))
+		for _, m := range s.Models {
+			data = append(data, map[string]any{"id": m, "object": "model", "owned_by": "faultserver"})
+		}
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data})
+	})
 	mux.HandleFunc("POST /v1/chat/completions", s.model(s.openAI))
 	mux.HandleFunc("POST /api/chat", s.model(s.ollama))
 	mux.HandleFunc("POST /api/generate", s.model(s.ollama))

@@ -70,6 +70,11 @@ type ModelInfo struct {
 	Family     string    `json:"family,omitempty"`
 	Parameters string    `json:"parameter_size,omitempty"`
 	Quant      string    `json:"quantization_level,omitempty"`
+	// Architecture is the weights' architecture, e.g. "llama".
+	Architecture string `json:"architecture,omitempty"`
+	// ContextLength is the context window the model was trained with, the
+	// largest the server runs it with.
+	ContextLength int `json:"context_length,omitempty"`
 	// Adapters lists the LoRA adapter blobs layered on the base weights.
 	Adapters []string `json:"adapters,omitempty"`
 }
@@ -121,6 +126,23 @@ func (s *Server) List(ctx context.Context) ([]ModelInfo, error) {
 	return out, nil
 }
 
+// loadedContext returns the context length the server has loaded model
+// name (or the model with the given digest) with, 0 when it is not loaded
+// or the server does not say.
+func (s *Server) loadedContext(ctx context.Context, name, digest string) int {
+	ps, err := s.client.ListRunning(ctx)
+	if err != nil {
+		return 0
+	}
+	want := normalizeName(name)
+	for _, m := range ps.Models {
+		if normalizeName(m.Name) == want || normalizeName(m.Model) == want || (digest != "" && m.Digest == digest) {
+			return m.ContextLength
+		}
+	}
+	return 0
+}
+
 // Delete removes model name from the server.
 func (s *Server) Delete(ctx context.Context, name string) error {
 	if err := s.client.Delete(ctx, &api.DeleteRequest{Model: name}); err != nil {
@@ -140,6 +162,10 @@ func modelInfo(m api.ListModelResponse, show *api.ShowResponse) ModelInfo {
 		Quant:      m.Details.QuantizationLevel,
 	}
 	if show != nil {
+		info.Architecture, _ = show.ModelInfo["general.architecture"].(string)
+		if n, ok := show.ModelInfo[info.Architecture+".context_length"].(float64); ok {
+			info.ContextLength = int(n)
+		}
 		for _, line := range strings.Split(show.Modelfile, "\n") {
 			if rest, ok := strings.CutPrefix(line, "ADAPTER "); ok {
 				info.Adapters = append(info.Adapters, strings.TrimSpace(rest))

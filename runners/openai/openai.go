@@ -2,7 +2,7 @@
 // server that speaks it (vLLM, llama.cpp server, LM Studio, Ollama's /v1),
 // through github.com/sashabaranov/go-openai. Responses are streamed to
 // measure time to first token, with usage requested in the stream
-// (stream_options.include_usage) and priced from a pricing.Table.
+// (stream_options.include_usage); runners/pricing prices the results.
 //
 // The API key is handed to the client and nowhere else: it never appears
 // in a Result, and any error text that echoes it is redacted.
@@ -21,7 +21,6 @@ import (
 
 	"github.com/bertbench/bertbench/runners"
 	"github.com/bertbench/bertbench/runners/internal/httpmeta"
-	"github.com/bertbench/bertbench/runners/pricing"
 )
 
 // DefaultBaseURL is OpenAI's API.
@@ -35,8 +34,6 @@ type Config struct {
 	Org string
 	// APIKey is the bearer token; "" sends none (local servers).
 	APIKey string
-	// Prices prices calls; nil leaves Result.CostUSD nil.
-	Prices pricing.Table
 	// HTTPClient is the base client (nil: a fresh one). It must not set a
 	// Timeout: calls are bounded by their context.
 	HTTPClient *http.Client
@@ -46,8 +43,8 @@ type Config struct {
 type Runner struct {
 	spec   string
 	model  string
+	base   string
 	key    string
-	prices pricing.Table
 	client *goopenai.Client
 }
 
@@ -69,7 +66,7 @@ func New(model, spec string, cfg Config) *Runner {
 	}
 	hc.Transport = httpmeta.Transport(patchTransport{base: hc.Transport})
 	cc.HTTPClient = hc
-	return &Runner{spec: spec, model: model, key: cfg.APIKey, prices: cfg.Prices, client: goopenai.NewClientWithConfig(cc)}
+	return &Runner{spec: spec, model: model, base: cc.BaseURL, key: cfg.APIKey, client: goopenai.NewClientWithConfig(cc)}
 }
 
 // Spec returns the runner spec string.
@@ -89,13 +86,8 @@ func (r *Runner) Run(ctx context.Context, req runners.Request) (runners.Result, 
 	res, err := r.stream(ctx, creq, start)
 	if err != nil {
 		status := meta.Status()
-		var apiErr *goopenai.APIError
-		var reqErr *goopenai.RequestError
-		switch {
-		case errors.As(err, &apiErr) && apiErr.HTTPStatusCode != 0:
-			status = apiErr.HTTPStatusCode
-		case errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0:
-			status = reqErr.HTTPStatusCode
+		if s := statusOf(err); s != 0 {
+			status = s
 		}
 		if status == http.StatusNotFound {
 			err = fmt.Errorf("%w: %w (check the model name and base URL)", runners.ErrModelNotFound, err)
@@ -104,12 +96,6 @@ func (r *Runner) Run(ctx context.Context, req runners.Request) (runners.Result, 
 		return runners.Failed(r.spec, 1, err)
 	}
 	res.Runner, res.Attempts = r.spec, 1
-	if r.prices != nil {
-		res.CostUSD = r.prices.Cost(r.model, res.PromptTokens, res.CompletionTokens)
-		if res.CostUSD == nil && res.Model != "" {
-			res.CostUSD = r.prices.Cost(res.Model, res.PromptTokens, res.CompletionTokens)
-		}
-	}
 	return res, nil
 }
 

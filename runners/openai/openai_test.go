@@ -26,7 +26,7 @@ func ptr[T any](v T) *T { return &v }
 // OpenAI-compatible endpoint.
 func TestAgainstOllamaV1(t *testing.T) {
 	srv, _ := shared.Tiny(t)
-	r := openai.New(ollamatest.TinyModel, "", openai.Config{BaseURL: srv.URL + "/v1", Prices: pricing.Default()})
+	r := pricing.Wrap(openai.New(ollamatest.TinyModel, "", openai.Config{BaseURL: srv.URL + "/v1"}), pricing.Default())
 	req := runners.Request{Prompt: "the cat sat on the mat", Params: runners.Params{Temperature: ptr(0.0), Seed: ptr(1), MaxTokens: ptr(9)}}
 	res, err := r.Run(context.Background(), req)
 	if err != nil {
@@ -125,7 +125,7 @@ func TestKeyRedactedFromErrors(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	srv := faultserver.New()
 	defer srv.Close()
-	r := openai.New("fault-model", "", openai.Config{BaseURL: srv.URL + "/v1", Prices: pricing.Table{"fault-model": {InputPer1M: 1, OutputPer1M: 1}}})
+	r := pricing.Wrap(openai.New("fault-model", "", openai.Config{BaseURL: srv.URL + "/v1"}), pricing.Table{"fault-model": {InputPer1M: 1, OutputPer1M: 1}})
 	var wg sync.WaitGroup
 	for i := range 16 {
 		wg.Add(1)

@@ -94,6 +94,10 @@ func (rt *retrier) ModelDigest(ctx context.Context) (string, error) {
 	return runners.Digest(ctx, rt.inner)
 }
 
+// Preflight forwards to the wrapped runner, without retries: a server that
+// is not there at the start is reported at once.
+func (rt *retrier) Preflight(ctx context.Context) error { return runners.Preflight(ctx, rt.inner) }
+
 // Run tries req until it succeeds, fails for good, runs out of attempts,
 // or ctx ends; Result.Attempts counts the tries.
 func (rt *retrier) Run(ctx context.Context, req runners.Request) (runners.Result, error) {

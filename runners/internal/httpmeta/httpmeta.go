@@ -1,11 +1,14 @@
 // Package httpmeta records, per call, what the typed API clients hide: the
-// HTTP status and Retry-After header of each response and how many requests
-// were sent. A runner puts a *Meta in the request context and gives its API
+// HTTP status and Retry-After header of each response, how many requests
+// were sent, and whether the last response body broke off (the Ollama
+// client ends a stream quietly either way). A runner puts a *Meta in the request context and gives its API
 // client an http.Client whose transport is Transport.
 package httpmeta
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -21,6 +24,7 @@ type Meta struct {
 	status     int
 	retryAfter time.Duration
 	requests   int
+	bodyErr    error
 }
 
 // With returns a context carrying a fresh Meta, and the Meta.
@@ -41,6 +45,15 @@ func (m *Meta) RetryAfter() time.Duration {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.retryAfter
+}
+
+// BodyErr returns the error that broke off reading the last response body
+// (a reset, a connection closed mid-body), nil when it was read to its
+// proper end or not read to the end at all.
+func (m *Meta) BodyErr() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bodyErr
 }
 
 // Requests returns how many requests were sent.
@@ -67,7 +80,7 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	if m != nil {
 		m.mu.Lock()
 		m.requests++
-		m.status, m.retryAfter = 0, 0
+		m.status, m.retryAfter, m.bodyErr = 0, 0, nil
 		m.mu.Unlock()
 	}
 	resp, err := rt.base.RoundTrip(req)
@@ -76,6 +89,25 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		m.status = resp.StatusCode
 		m.retryAfter = runners.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		m.mu.Unlock()
+		resp.Body = &body{ReadCloser: resp.Body, m: m}
 	}
 	return resp, err
+}
+
+// body records the first read error other than the body's proper end.
+type body struct {
+	io.ReadCloser
+	m *Meta
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.m.mu.Lock()
+		if b.m.bodyErr == nil {
+			b.m.bodyErr = err
+		}
+		b.m.mu.Unlock()
+	}
+	return n, err
 }
