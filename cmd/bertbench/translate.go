@@ -243,55 +243,43 @@ func usesTarget(tmpl *template.Template) bool {
 	return strings.Contains(b.String(), marker)
 }
 
-// requestFromFlags builds the request parameters shared by every line.
+// requestFromFlags builds the request parameters shared by every line,
+// checked by runners.Request.Validate; a bad value is named by its flag,
+// e.g. "--temperature -1: must be >= 0".
 func requestFromFlags(c *cli.Context) (runners.Request, error) {
-	req := runners.Request{System: c.String("system")}
-	switch m := runners.Mode(c.String("mode")); m {
-	case runners.ModeChat, runners.ModeGenerate:
-		req.Mode = m
-	default:
-		return req, fmt.Errorf("--mode %q: want chat or generate", m)
-	}
+	req := runners.Request{System: c.String("system"), Mode: runners.Mode(c.String("mode"))}
 	p := &req.Params
 	if c.IsSet("temperature") {
-		v := c.Float64("temperature")
-		if v < 0 {
-			return req, fmt.Errorf("--temperature %v: must be >= 0", v)
-		}
-		p.Temperature = &v
+		p.Temperature = ptr(c.Float64("temperature"))
 	}
 	if c.IsSet("top-p") {
-		v := c.Float64("top-p")
-		if v < 0 || v > 1 {
-			return req, fmt.Errorf("--top-p %v: must be in [0, 1]", v)
-		}
-		p.TopP = &v
+		p.TopP = ptr(c.Float64("top-p"))
 	}
 	if c.IsSet("seed") {
-		v := c.Int("seed")
-		p.Seed = &v
+		p.Seed = ptr(c.Int("seed"))
 	}
 	if c.IsSet("max-tokens") {
-		v := c.Int("max-tokens")
-		if v <= 0 {
-			return req, fmt.Errorf("--max-tokens %d: must be positive", v)
-		}
-		p.MaxTokens = &v
+		p.MaxTokens = ptr(c.Int("max-tokens"))
 	}
 	if c.IsSet("num-ctx") {
-		v := c.Int("num-ctx")
-		if v <= 0 {
-			return req, fmt.Errorf("--num-ctx %d: must be positive", v)
-		}
-		p.NumCtx = &v
+		p.NumCtx = ptr(c.Int("num-ctx"))
 	}
 	p.Stop = c.StringSlice("stop")
 	if c.IsSet("keep-alive") {
-		v := c.Duration("keep-alive")
-		p.KeepAlive = &v
+		p.KeepAlive = ptr(c.Duration("keep-alive"))
+	}
+	if err := req.Validate(); err != nil {
+		var fe *runners.FieldError
+		if errors.As(err, &fe) {
+			// The flags are named after the fields: top_p is --top-p.
+			return req, fe.Rename("--" + strings.ReplaceAll(fe.Field, "_", "-"))
+		}
+		return req, err
 	}
 	return req, nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // factoryOptions turns flags into the runner stack's options.
 func factoryOptions(c *cli.Context) (factory.Options, *cache.Store, error) {
