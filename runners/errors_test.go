@@ -110,6 +110,12 @@ func TestLimit(t *testing.T) {
 	if p := inner.peak.Load(); p != 3 {
 		t.Errorf("peak concurrency %d, want 3", p)
 	}
+	if got := MaxConcurrency(r); got != 3 {
+		t.Errorf("MaxConcurrency(Limit(r, 3)) = %d", got)
+	}
+	if got := MaxConcurrency(inner); got != 0 {
+		t.Errorf("MaxConcurrency of a runner without a limit = %d, want 0", got)
+	}
 	// A caller that gives up while waiting for a slot gets its error.
 	block := Limit(&slowRunner{}, 1)
 	go block.Run(context.Background(), Request{})

@@ -34,6 +34,9 @@ func (l *limited) Run(ctx context.Context, req Request) (Result, error) {
 	return l.inner.Run(ctx, req)
 }
 
+// MaxConcurrency returns the limit.
+func (l *limited) MaxConcurrency() int { return cap(l.sem) }
+
 // ModelDigest forwards to the wrapped runner.
 func (l *limited) ModelDigest(ctx context.Context) (string, error) {
 	return Digest(ctx, l.inner)
@@ -41,6 +44,22 @@ func (l *limited) ModelDigest(ctx context.Context) (string, error) {
 
 // Preflight forwards to the wrapped runner.
 func (l *limited) Preflight(ctx context.Context) error { return Preflight(ctx, l.inner) }
+
+// ConcurrencyLimiter is implemented by runners that let only so many calls
+// run at once (Limit); wrappers forward it.
+type ConcurrencyLimiter interface {
+	// MaxConcurrency is the most calls the runner runs at once.
+	MaxConcurrency() int
+}
+
+// MaxConcurrency returns how many calls r runs at once when it caps them
+// (a ConcurrencyLimiter), else 0: no limit is known.
+func MaxConcurrency(r Runner) int {
+	if l, ok := r.(ConcurrencyLimiter); ok {
+		return l.MaxConcurrency()
+	}
+	return 0
+}
 
 // Digest returns r's model digest when r reports one, else "".
 func Digest(ctx context.Context, r Runner) (string, error) {

@@ -179,6 +179,9 @@ func (c *cached) ModelDigest(ctx context.Context) (string, error) {
 	return runners.Digest(ctx, c.inner)
 }
 
+// MaxConcurrency forwards to the wrapped runner.
+func (c *cached) MaxConcurrency() int { return runners.MaxConcurrency(c.inner) }
+
 // Preflight forwards to the wrapped runner.
 func (c *cached) Preflight(ctx context.Context) error { return runners.Preflight(ctx, c.inner) }
 

@@ -125,3 +125,32 @@ func TestBaseURLFromEnvironmentIsPartOfTheSpec(t *testing.T) {
 		}
 	}
 }
+
+// TestStackReportsItsConcurrency: the limit the stack enforces is visible
+// through every wrapper (cache, pricing), so that a batch starts as many
+// workers as the runner lets run at once.
+func TestStackReportsItsConcurrency(t *testing.T) {
+	store, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		spec string
+		opts factory.Options
+		want int
+	}{
+		{"ollama:m@http://127.0.0.1:1", factory.Options{}, 1},
+		{"openai-compatible:m@http://127.0.0.1:1/v1", factory.Options{}, 4},
+		{"openai-compatible:m@http://127.0.0.1:1/v1", factory.Options{Concurrency: 7, Cache: store}, 7},
+		{"ollama:m@http://127.0.0.1:1", factory.Options{Concurrency: 3, Cache: store}, 3},
+	} {
+		tc.opts.Getenv = env(nil)
+		r, err := factory.New(tc.spec, tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := runners.MaxConcurrency(r); got != tc.want {
+			t.Errorf("%s (concurrency %d, cache %v): MaxConcurrency = %d, want %d", tc.spec, tc.opts.Concurrency, tc.opts.Cache != nil, got, tc.want)
+		}
+	}
+}

@@ -34,6 +34,9 @@ func (p *priced) ModelDigest(ctx context.Context) (string, error) {
 	return runners.Digest(ctx, p.inner)
 }
 
+// MaxConcurrency forwards to the wrapped runner.
+func (p *priced) MaxConcurrency() int { return runners.MaxConcurrency(p.inner) }
+
 // Preflight forwards to the wrapped runner.
 func (p *priced) Preflight(ctx context.Context) error { return runners.Preflight(ctx, p.inner) }
 

@@ -94,6 +94,9 @@ func (rt *retrier) ModelDigest(ctx context.Context) (string, error) {
 	return runners.Digest(ctx, rt.inner)
 }
 
+// MaxConcurrency forwards to the wrapped runner.
+func (rt *retrier) MaxConcurrency() int { return runners.MaxConcurrency(rt.inner) }
+
 // Preflight forwards to the wrapped runner, without retries: a server that
 // is not there at the start is reported at once.
 func (rt *retrier) Preflight(ctx context.Context) error { return runners.Preflight(ctx, rt.inner) }
