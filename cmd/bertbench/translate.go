@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"text/template"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/runners"
+	"github.com/bertbench/bertbench/runners/batch"
 	"github.com/bertbench/bertbench/runners/cache"
 	"github.com/bertbench/bertbench/runners/factory"
 	"github.com/bertbench/bertbench/runners/pricing"
@@ -112,12 +114,6 @@ type outputLine struct {
 	runners.Result
 }
 
-// job is one model call to make.
-type job struct {
-	src source
-	req runners.Request
-}
-
 func runTranslate(c *cli.Context) error {
 	ctx := c.Context
 	for _, f := range []string{"runner", "input"} {
@@ -153,7 +149,7 @@ func runTranslate(c *cli.Context) error {
 	if base.Mode == runners.ModeGenerate && spec.Provider != runners.ProviderOllama {
 		return usagef("translate: --mode generate needs an ollama: runner (%s speaks chat completions only)", spec.Provider)
 	}
-	jobs := make([]job, 0, len(sources))
+	jobs := make([]batch.Job[source], 0, len(sources))
 	for _, s := range sources {
 		var b strings.Builder
 		if err := tmpl.Execute(&b, promptData{Source: s.Text, To: c.String("to"), ID: s.ID, Line: s.Line}); err != nil {
@@ -161,7 +157,9 @@ func runTranslate(c *cli.Context) error {
 		}
 		req := base
 		req.Prompt = b.String()
-		jobs = append(jobs, job{src: s, req: req})
+		// An empty source is written back with an empty output, never
+		// sent, so that the output lines stay aligned with the input.
+		jobs = append(jobs, batch.Job[source]{Key: s, Request: req, Empty: s.Text == ""})
 	}
 
 	opts, store, err := factoryOptions(c)
@@ -193,7 +191,7 @@ func runTranslate(c *cli.Context) error {
 	if err != nil {
 		return asUsage(fmt.Errorf("translate: %w", err))
 	}
-	stats, runErr := translateAll(ctx, runner, jobs, opts.Concurrency, out, c.App.ErrWriter)
+	sum, runErr := writeResults(ctx, runner, jobs, out, c.App.ErrWriter)
 	if err := closeOut(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("translate: writing output: %w", err)
 	}
@@ -201,11 +199,11 @@ func runTranslate(c *cli.Context) error {
 	if where == "" || where == "-" {
 		where = "standard output"
 	}
-	if w := truncationWarning(&stats.tally); w != "" {
+	if w := truncationWarning(&sum.Tally); w != "" {
 		fmt.Fprintln(c.App.ErrWriter, "translate: warning: "+w)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "translate: %d of %d lines written to %s in %v: %s\n",
-		stats.written, len(jobs), where, stats.elapsed.Round(time.Millisecond), &stats.tally)
+		sum.Finished, len(jobs), where, sum.Elapsed.Round(time.Millisecond), &sum.Tally)
 	switch {
 	case runErr != nil:
 		return runErr
@@ -214,11 +212,46 @@ func runTranslate(c *cli.Context) error {
 		if store == nil {
 			resume = "with --no-cache a rerun calls the model again for every line"
 		}
-		return cli.Exit(fmt.Sprintf("translate: interrupted: %d of %d lines finished and kept; %s", stats.written, len(jobs), resume), exitInterrupted)
-	case stats.failed > 0:
-		return fmt.Errorf("translate: %d of %d calls failed (see the \"error\" field of those lines)", stats.failed, len(jobs))
+		return cli.Exit(fmt.Sprintf("translate: interrupted: %d of %d lines finished and kept; %s", sum.Finished, len(jobs), resume), exitInterrupted)
+	case sum.Tally.Failed > 0:
+		return fmt.Errorf("translate: %d of %d calls failed (see the \"error\" field of those lines)", sum.Tally.Failed, len(jobs))
 	}
 	return nil
+}
+
+// writeResults runs the jobs as one batch (runners/batch: as many calls
+// at once as the runner allows, a missing model or an unreachable server
+// stops it) and writes one line per finished job, in completion order,
+// with a progress bar on a terminal. A call cut short by ctx (Ctrl-C) is
+// not written: it did not finish. An interruption is left to the caller
+// to report (ctx.Err()); the error is a write error or why the batch
+// stopped, naming the line.
+func writeResults(ctx context.Context, r runners.Runner, jobs []batch.Job[source], out, stderr io.Writer) (batch.Summary, error) {
+	bar := newTranslateProgress(stderr, len(jobs))
+	sum, err := batch.Run(ctx, r, slices.Values(jobs), batch.Options{}, func(o batch.Outcome[source]) error {
+		line, err := json.Marshal(outputLine{Line: o.Key.Line, ID: o.Key.ID, Source: o.Key.Text, Result: o.Result})
+		if err == nil {
+			_, err = out.Write(append(line, '\n'))
+		}
+		if err != nil {
+			return fmt.Errorf("translate: writing output: %w", err)
+		}
+		if bar != nil {
+			bar.Add(1)
+		}
+		return nil
+	})
+	if bar != nil {
+		bar.Finish()
+	}
+	var stop *batch.StopError[source]
+	switch {
+	case errors.As(err, &stop):
+		err = fmt.Errorf("translate: stopped at line %d: %w", stop.Key.Line, stop.Err)
+	case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		err = nil
+	}
+	return sum, err
 }
 
 // checkModel asks the runner whether the server answers and has the
@@ -315,110 +348,6 @@ func factoryOptions(c *cli.Context) (factory.Options, *cache.Store, error) {
 	}
 	opts.Cache = store
 	return opts, store, nil
-}
-
-// translateStats sums up a run.
-type translateStats struct {
-	written, cached, failed int
-	elapsed                 time.Duration
-	tally                   runners.Tally // live calls apart from cached lines
-}
-
-// translateAll runs every job through r with `workers` goroutines (the
-// runner itself enforces its concurrency limit) and writes one line per
-// finished job, in completion order. A call cut short by ctx (Ctrl-C) is
-// not written: it did not finish. A missing model, or a server that could
-// not be reached even after retries (runners.StopsBatch), stops the run
-// after writing the failed line: every further call would fail the same way.
-func translateAll(ctx context.Context, r runners.Runner, jobs []job, workers int, out io.Writer, stderr io.Writer) (translateStats, error) {
-	start := time.Now()
-	if workers <= 0 {
-		workers = 4
-	}
-	workers = min(workers, max(len(jobs), 1))
-	bar := newTranslateProgress(stderr, len(jobs))
-	var (
-		mu    sync.Mutex
-		stats translateStats
-		wErr  error
-		stop  error // why the run stopped early (runners.StopsBatch)
-	)
-	write := func(j job, res runners.Result) {
-		line, err := json.Marshal(outputLine{Line: j.src.Line, ID: j.src.ID, Source: j.src.Text, Result: res})
-		mu.Lock()
-		defer mu.Unlock()
-		if wErr != nil {
-			return
-		}
-		if err == nil {
-			_, err = out.Write(append(line, '\n'))
-		}
-		if err != nil {
-			wErr = fmt.Errorf("translate: writing output: %w", err)
-			return
-		}
-		stats.written++
-		stats.tally.Add(res)
-		if res.Cached {
-			stats.cached++
-		}
-		if res.Error != "" {
-			stats.failed++
-		}
-		if bar != nil {
-			bar.Add(1)
-		}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	queue := make(chan job)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range queue {
-				if j.src.Text == "" {
-					// Nothing to translate; keep the line so outputs
-					// stay aligned with the input.
-					write(j, runners.Result{Runner: r.Spec()})
-					continue
-				}
-				res, err := r.Run(ctx, j.req)
-				if err != nil && ctx.Err() != nil {
-					continue // interrupted, not finished
-				}
-				write(j, res)
-				mu.Lock()
-				if stop == nil && runners.StopsBatch(err) {
-					stop = fmt.Errorf("translate: stopped at line %d: %w", j.src.Line, err)
-				}
-				halt := wErr != nil || stop != nil
-				mu.Unlock()
-				if halt {
-					cancel()
-				}
-			}
-		}()
-	}
-feed:
-	for _, j := range jobs {
-		select {
-		case queue <- j:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(queue)
-	wg.Wait()
-	if bar != nil {
-		bar.Finish()
-	}
-	stats.elapsed = time.Since(start)
-	if wErr != nil {
-		return stats, wErr
-	}
-	return stats, stop
 }
 
 // newTranslateProgress returns a progress bar on w when w is a terminal.
