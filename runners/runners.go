@@ -7,7 +7,8 @@
 // Implementations live in sub-packages (runners/ollama, runners/openai);
 // behaviour shared by all of them is layered on as wrappers (runners/retry,
 // runners/cache, Limit in this package). runners/factory builds the usual
-// stack from a spec string.
+// stack from a spec string; runners/batch runs many requests through one
+// runner. Request.Validate checks a request's parameters for every caller.
 package runners
 
 import (
