@@ -348,3 +348,21 @@ func TestScoreCLIUndefined(t *testing.T) {
 		t.Errorf("stdout %s\nstderr %s", stdout, stderr)
 	}
 }
+
+// TestScoreCLITruncated: sentences longer than 512 tokens are scored on
+// their first 512, with one warning on stderr that says how many.
+func TestScoreCLITruncated(t *testing.T) {
+	requireORTLib(t)
+	dir := t.TempDir()
+	long := strings.Repeat("天气", 300) // 602 ids with [CLS] and [SEP]
+	cands := writeLines(t, dir, "c.txt", []string{long, "谢谢", long + "很好"})
+	refs := writeLines(t, dir, "r.txt", []string{"谢谢", long, "谢谢"})
+	code, _, stderr := runCLI(t, "", "score", "--model", fixturePath(t, "tiny-mbert"), "-c", cands, "-r", refs)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := "bertbench: warning: 2 candidate(s) and 1 reference(s) are longer than 512 tokens; their scores cover only the first 512 tokens"
+	if !strings.Contains(stderr, want) || strings.Count(stderr, "longer than") != 1 {
+		t.Errorf("stderr %q, want one warning %q", stderr, want)
+	}
+}
