@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
-	"github.com/bertbench/bertbench/ortlib"
 	"github.com/bertbench/bertbench/scorer"
 )
 
@@ -17,9 +17,7 @@ import (
 // case through the scorer: float32 within 1e-5 of the reference, float16
 // within 2e-3 (ONNX Runtime's CPU provider runs the fp16 graph).
 func TestGoldenWithGoBuiltEncoder(t *testing.T) {
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed (run `make ort`): %v", err)
-	}
+	testkit.RequireORT(t)
 	for _, name := range fixture.Names() {
 		for _, fp16 := range []bool{false, true} {
 			tol := 1e-5

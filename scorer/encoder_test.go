@@ -10,19 +10,18 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/bertbench/bertbench/ortlib"
+	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 func TestMakeInput(t *testing.T) {
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed: run `make ort` (%v)", err)
-	}
+	testkit.RequireORT(t)
 	ids := [][]int32{{101, 7, 8, 102}, {101, 102}}
 	shape := ort.NewShape(2, 4)
 	want := map[string][]int64{
-		inputIDs:      {101, 7, 8, 102, 101, 102, 9, 9},
-		attentionMask: {1, 1, 1, 1, 1, 1, 0, 0},
-		tokenTypeIDs:  {0, 0, 0, 0, 0, 0, 0, 0},
+		modelspec.InputIDs:      {101, 7, 8, 102, 101, 102, 9, 9},
+		modelspec.AttentionMask: {1, 1, 1, 1, 1, 1, 0, 0},
+		modelspec.TokenTypeIDs:  {0, 0, 0, 0, 0, 0, 0, 0},
 	}
 	for name, w := range want {
 		v, err := makeInput(name, ort.TensorElementDataTypeInt64, shape, ids, 9)
@@ -51,9 +50,7 @@ func TestMakeInput(t *testing.T) {
 // TestEncodeDynamicHidden: a graph whose hidden size is not fixed has its
 // output allocated by ONNX Runtime; the result is the same.
 func TestEncodeDynamicHidden(t *testing.T) {
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed: run `make ort` (%v)", err)
-	}
+	testkit.RequireORT(t)
 	path := filepath.Join("..", "testdata", "bertscore", "tiny-roberta", "model.onnx")
 	e, err := NewEncoder(path, EncoderOptions{Threads: 1})
 	if err != nil {
@@ -82,9 +79,7 @@ func TestEncodeDynamicHidden(t *testing.T) {
 // context.Canceled, and the encoder still works afterwards (the run
 // options, not the session, were terminated).
 func TestEncodeCancel(t *testing.T) {
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed: run `make ort` (%v)", err)
-	}
+	testkit.RequireORT(t)
 	e, err := NewEncoder(filepath.Join("..", "testdata", "bertscore", "tiny-mbert", "model.onnx"), EncoderOptions{Threads: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/scorer"
 	"github.com/bertbench/bertbench/scorer/tokenize"
@@ -149,7 +150,7 @@ func mustJSON(t *testing.T, v any) []byte {
 // TestNewErrors: every unusable model or option gives an input error that
 // names the file and what is wrong.
 func TestNewErrors(t *testing.T) {
-	requireORT(t)
+	testkit.RequireORT(t)
 	name := "tiny-mbert"
 	tests := []struct {
 		name    string
@@ -420,7 +421,7 @@ func TestMemoryBoundedByChunk(t *testing.T) {
 // TestManifestDefaults: a folder's bertbench.json supplies the model's
 // name (hash), layer and rescale baseline.
 func TestManifestDefaults(t *testing.T) {
-	requireORT(t)
+	testkit.RequireORT(t)
 	name := "tiny-roberta"
 	g := fixture.ReadGolden(t, name)
 	dir := copyModel(t, name, "model.onnx", "tokenizer.json")
@@ -690,7 +691,7 @@ func TestTokenizesWhileEncoding(t *testing.T) {
 // TestHashPrecisionFromGraph: the hash names the precision the model's
 // weights are stored in, read from the graph, even without a manifest.
 func TestHashPrecisionFromGraph(t *testing.T) {
-	requireORT(t)
+	testkit.RequireORT(t)
 	name := "tiny-roberta"
 	g := fixture.ReadGolden(t, name)
 	for _, fp16 := range []bool{false, true} {
