@@ -2,11 +2,9 @@ package scorer
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -72,48 +70,5 @@ func TestEncodeDynamicHidden(t *testing.T) {
 	}
 	if seq != 4 || seq2 != 4 || h != 48 || h2 != 48 || !slices.Equal(got, want) {
 		t.Errorf("dynamic output differs: seq %d/%d hidden %d/%d", seq, seq2, h, h2)
-	}
-}
-
-// TestEncodeCancel: cancelling the context before or during a run gives
-// context.Canceled, and the encoder still works afterwards (the run
-// options, not the session, were terminated).
-func TestEncodeCancel(t *testing.T) {
-	testkit.RequireORT(t)
-	e, err := NewEncoder(filepath.Join("..", "testdata", "bertscore", "tiny-mbert", "model.onnx"), EncoderOptions{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	ids := make([][]int32, 32)
-	for i := range ids {
-		ids[i] = make([]int32, 512)
-		for k := range ids[i] {
-			ids[i][k] = int32(5 + (i*31+k)%1000)
-		}
-	}
-	want, _, _, err := e.Encode(context.Background(), ids[:2], 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, delay := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond} {
-		ctx, cancel := context.WithCancel(context.Background())
-		if delay == 0 {
-			cancel()
-		} else {
-			time.AfterFunc(delay, cancel)
-		}
-		_, _, _, err := e.Encode(ctx, ids, 0)
-		cancel()
-		if err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("cancelled after %v: error %v, want context.Canceled", delay, err)
-		}
-		if delay == 0 && err == nil {
-			t.Error("a cancelled context ran the encoder")
-		}
-		got, _, _, err := e.Encode(context.Background(), ids[:2], 0)
-		if err != nil || !slices.Equal(got, want) {
-			t.Fatalf("after a cancelled run (%v): %v, output equal %v", delay, err, slices.Equal(got, want))
-		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/bertbench/bertbench/internal/testkit"
 )
 
 func mustEmbedding(t *testing.T, vecs [][]float32, weights []float64, special []bool) Embedding {
@@ -58,13 +60,7 @@ func TestMatchEdgeCases(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Match(tc.cand, tc.ref)
-			g := [3]float64{got.P, got.R, got.F}
-			w := [3]float64{tc.want.P, tc.want.R, tc.want.F}
-			for k := range 3 {
-				if math.IsNaN(w[k]) != math.IsNaN(g[k]) || (!math.IsNaN(w[k]) && math.Abs(g[k]-w[k]) > 1e-6) {
-					t.Errorf("%c = %v, want %v", "PRF"[k], g[k], w[k])
-				}
-			}
+			testkit.ComparePRF(t, tc.name, [][3]float64{{got.P, got.R, got.F}}, [][3]float64{{tc.want.P, tc.want.R, tc.want.F}}, 1e-6)
 		})
 	}
 }

@@ -52,14 +52,8 @@ func TestResultsIndependentOfBatchingAndThreads(t *testing.T) {
 						base[idf] = res.Pairs
 						continue
 					}
-					for i, b := range base[idf] {
-						p := res.Pairs[i]
-						d := max(math.Abs(b.P-p.P), math.Abs(b.R-p.R), math.Abs(b.F-p.F))
-						nanSame := math.IsNaN(b.P) == math.IsNaN(p.P) && math.IsNaN(b.R) == math.IsNaN(p.R)
-						if !nanSame || d > 1e-6 {
-							t.Errorf("idf %v, budget %d threads %d chunk %d: pair %d differs by %.2g (%+v vs %+v)", idf, cfg.budget, cfg.threads, cfg.chunk, i, d, b, p)
-						}
-					}
+					label := fmt.Sprintf("idf %v, budget %d threads %d chunk %d", idf, cfg.budget, cfg.threads, cfg.chunk)
+					testkit.ComparePRF(t, label, prfRows(res.Pairs), prfRows(base[idf]), 1e-6)
 				}
 			}
 		})

@@ -91,22 +91,17 @@ func TestScoreCLIGolden(t *testing.T) {
 				if !strings.HasPrefix(got.Hash, name+"_L") {
 					t.Errorf("hash %q does not start with %s_L", got.Hash, name)
 				}
-				if len(got.Pairs) != len(c.PRF) {
-					t.Fatalf("case %s: %d pairs, want %d", c.Label, len(got.Pairs), len(c.PRF))
-				}
-				for i, w := range c.PRF {
-					gp := [3]*float64{got.Pairs[i].P, got.Pairs[i].R, got.Pairs[i].F}
-					for k := range 3 {
-						switch {
-						case math.IsNaN(w[k]) || gp[k] == nil:
-							if math.IsNaN(w[k]) != (gp[k] == nil) {
-								t.Errorf("case %s pair %d %c: got %v, want %v (null = NaN)", c.Label, i, "PRF"[k], gp[k], w[k])
-							}
-						case math.Abs(*gp[k]-w[k]) > 1e-5:
-							t.Errorf("case %s pair %d %c: got %.8f, want %.8f", c.Label, i, "PRF"[k], *gp[k], w[k])
+				// null is NaN.
+				rows := make([][3]float64, len(got.Pairs))
+				for i, p := range got.Pairs {
+					for k, v := range []*float64{p.P, p.R, p.F} {
+						rows[i][k] = math.NaN()
+						if v != nil {
+							rows[i][k] = *v
 						}
 					}
 				}
+				testkit.ComparePRF(t, "case "+c.Label, rows, c.PRF, 1e-5)
 			}
 		})
 	}
