@@ -172,3 +172,30 @@ func BenchmarkMatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
 }
+
+func TestGrowArena(t *testing.T) {
+	const limit = 1000
+	tests := []struct {
+		name           string
+		have, need     int // have: the arena's capacity
+		wantCap        int
+		wantReallocate bool
+	}{
+		{"first chunk", 0, 300, 300, true},
+		{"fits", 800, 500, 800, false},
+		{"doubles", 300, 400, 600, true},
+		{"doubles, capped at the limit", 600, 700, limit, true},
+		{"a chunk larger than twice the arena", 100, 900, 900, true},
+		{"a single pair beyond the limit", limit, 1500, 1500, true},
+	}
+	for _, tc := range tests {
+		old := make([]float32, 0, tc.have)
+		got := growArena(old, tc.need, limit)
+		if len(got) != tc.need || cap(got) != tc.wantCap {
+			t.Errorf("%s: len %d cap %d, want %d and %d", tc.name, len(got), cap(got), tc.need, tc.wantCap)
+		}
+		if reused := tc.have > 0 && &got[:1][0] == &old[:1][0]; reused == tc.wantReallocate {
+			t.Errorf("%s: reallocated %v, want %v", tc.name, !reused, tc.wantReallocate)
+		}
+	}
+}

@@ -830,11 +830,7 @@ func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int
 		st.PaddedTokens += len(b) * seq
 		if hidden == 0 {
 			hidden = h
-			if need := c.tokens * hidden; cap(arena) < need {
-				arena = make([]float32, need)
-			} else {
-				arena = arena[:need]
-			}
+			arena = growArena(arena, c.tokens*hidden, s.opts.ChunkTokens*hidden)
 		} else if h != hidden {
 			return arena, 0, fmt.Errorf("encoder gave hidden size %d, then %d", hidden, h)
 		}
@@ -851,6 +847,21 @@ func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int
 		}
 	}
 	return arena, hidden, nil
+}
+
+// growArena returns arena resliced to need floats, reallocated when it is
+// too small: to twice its size, at least need and at most limit (the
+// chunk's), so that chunks of slightly different sizes do not each
+// allocate a new arena. The old arena is dropped before the new one is
+// made, so the two are never held at once.
+func growArena(arena []float32, need, limit int) []float32 {
+	if need <= cap(arena) {
+		return arena[:need]
+	}
+	size := max(need, min(2*cap(arena), limit))
+	arena = nil
+	arena = make([]float32, size)
+	return arena[:need]
 }
 
 // match scores the pairs of c from the embeddings in arena, spreading the
