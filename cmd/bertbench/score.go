@@ -71,7 +71,7 @@ hash with the system means. --format json prints
 			&cli.StringFlag{Name: "baseline", Usage: "baseline `FILE` (LAYER,P,R,F; the row of the model's layer is used); default: the model manifest's values", TakesFile: true},
 			&cli.IntFlag{Name: "layer", Usage: "the encoder layer `N` the model outputs (needed with --baseline for a folder without bertbench.json)"},
 			&cli.IntFlag{Name: "batch-tokens", Value: scorer.DefaultBatchTokens, Usage: "token budget `N` per encoder batch (sentences × padded length)"},
-			&cli.IntFlag{Name: "threads", Usage: "`N` CPU threads for the encoder and matching (0 = every core)"},
+			&cli.IntFlag{Name: "threads", Usage: "`N` CPU threads for the encoder, the tokenizer and matching (0 = every core)"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output `FORMAT`: " + strings.Join(scoreFormats, ", ")},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the results to `FILE` instead of stdout", TakesFile: true},
 		},
