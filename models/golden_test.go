@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
-	"github.com/bertbench/bertbench/ortlib"
 	"github.com/bertbench/bertbench/scorer"
 )
 
@@ -17,9 +17,7 @@ import (
 // case through the scorer: float32 within 1e-5 of the reference, float16
 // within 2e-3 (ONNX Runtime's CPU provider runs the fp16 graph).
 func TestGoldenWithGoBuiltEncoder(t *testing.T) {
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed (run `make ort`): %v", err)
-	}
+	testkit.RequireORT(t)
 	for _, name := range fixture.Names() {
 		for _, fp16 := range []bool{false, true} {
 			tol := 1e-5
@@ -57,19 +55,11 @@ func TestGoldenWithGoBuiltEncoder(t *testing.T) {
 					if err != nil {
 						t.Fatalf("%s: %v", c.Label, err)
 					}
-					for i, row := range c.PRF {
-						have := [3]float64{got.Pairs[i].P, got.Pairs[i].R, got.Pairs[i].F}
-						for k, want := range row {
-							if math.IsNaN(want) {
-								continue // undefined in the reference (empty input)
-							}
-							d := math.Abs(have[k] - want)
-							worst = math.Max(worst, d)
-							if !(d <= tol) {
-								t.Errorf("%s pair %d %c: got %.7f, want %.7f", c.Label, i, "PRF"[k], have[k], want)
-							}
-						}
+					have := make([][3]float64, len(got.Pairs))
+					for i, p := range got.Pairs {
+						have[i] = [3]float64{p.P, p.R, p.F}
 					}
+					worst = math.Max(worst, testkit.ComparePRF(t, c.Label, have, c.PRF, tol))
 				}
 				t.Logf("%d cases, worst |Δ| %.2g (tolerance %g)", len(g.Cases), worst, tol)
 			})

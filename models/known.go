@@ -1,19 +1,19 @@
 package models
 
 import (
-	"bufio"
 	"bytes"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // DefaultModel is used with neither a model nor a language given.
@@ -130,60 +130,13 @@ func KnownBaseline(model, lang string, layer int) (*Baseline, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := ParseBaselines(bytes.NewReader(data), file)
+	rows, err := modelspec.ParseBaselines(bytes.NewReader(data), file)
 	if err != nil {
 		return nil, "", err
 	}
-	if layer < 0 || layer >= len(rows) {
-		return nil, "", fmt.Errorf("%s: no row for layer %d (rows 0..%d)", file, layer, len(rows)-1)
+	b, ok := rows[layer]
+	if !ok {
+		return nil, "", fmt.Errorf("%s: no row for layer %d (%d rows)", file, layer, len(rows))
 	}
-	b := rows[layer]
 	return &b, "bert_score 0.3.13 rescale_baseline/" + strings.ToLower(lang) + "/" + model + ".tsv, layer " + strconv.Itoa(layer), nil
-}
-
-// ParseBaselines reads a baseline file in the reference's format (header
-// LAYER,P,R,F, then one comma-separated row per layer from 0) and returns
-// the rows indexed by layer. name is used in error messages.
-func ParseBaselines(r io.Reader, name string) ([]Baseline, error) {
-	sc := bufio.NewScanner(r)
-	var rows []Baseline
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
-			continue
-		}
-		f := strings.Split(text, ",")
-		if line == 1 {
-			if len(f) != 4 || !strings.EqualFold(strings.TrimSpace(f[0]), "LAYER") {
-				return nil, fmt.Errorf("%s:1: header %q, want LAYER,P,R,F", name, text)
-			}
-			continue
-		}
-		if len(f) != 4 {
-			return nil, fmt.Errorf("%s:%d: %d fields, want 4 (LAYER,P,R,F)", name, line, len(f))
-		}
-		layer, err := strconv.Atoi(strings.TrimSpace(f[0]))
-		if err != nil || layer != len(rows) {
-			return nil, fmt.Errorf("%s:%d: layer %q, want %d (rows must run 0, 1, 2, ...)", name, line, f[0], len(rows))
-		}
-		var v [3]float64
-		for i := range v {
-			if v[i], err = strconv.ParseFloat(strings.TrimSpace(f[i+1]), 64); err != nil {
-				return nil, fmt.Errorf("%s:%d: field %d: %w", name, line, i+2, err)
-			}
-			if v[i] >= 1 {
-				return nil, fmt.Errorf("%s:%d: baseline %v must be below 1", name, line, v[i])
-			}
-		}
-		rows = append(rows, Baseline{P: v[0], R: v[1], F: v[2]})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%s: no baseline rows", name)
-	}
-	return rows, nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/bertbench/bertbench/internal/outfile"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // ManifestFile is the manifest's file name inside a model folder.
@@ -59,11 +60,7 @@ type Source struct {
 }
 
 // Baseline is the rescale baseline b for precision, recall and F.
-type Baseline struct {
-	P float64 `json:"P"`
-	R float64 `json:"R"`
-	F float64 `json:"F"`
-}
+type Baseline = modelspec.Baseline
 
 // ReadManifest reads dir/bertbench.json. A folder without one gives
 // (nil, nil): the manifest is optional.

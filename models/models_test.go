@@ -6,12 +6,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/models/onnxpb"
 	"github.com/bertbench/bertbench/models/safetensors"
+	"github.com/bertbench/bertbench/modelspec"
+	"github.com/bertbench/bertbench/scorer"
 )
 
 func fixtureDir(name string) string { return filepath.Join("..", "testdata", "bertscore", name) }
@@ -55,33 +59,6 @@ func TestKnownTable(t *testing.T) {
 	b, _, err := models.KnownBaseline("roberta-large", "en", 17)
 	if err != nil || b == nil || b.F < 0.8 || b.F > 0.9 {
 		t.Errorf("roberta-large/en/17 baseline = %+v, %v", b, err)
-	}
-}
-
-func TestParseBaselinesErrors(t *testing.T) {
-	tests := []struct{ name, in, want string }{
-		{"header", "L,P\n0,1,2,3\n", ":1: header"},
-		{"fields", "LAYER,P,R,F\n0,0.1,0.2\n", ":2: 3 fields"},
-		{"order", "LAYER,P,R,F\n1,0.1,0.2,0.3\n", "want 0"},
-		{"number", "LAYER,P,R,F\n0,x,0.2,0.3\n", "field 2"},
-		{"empty", "LAYER,P,R,F\n", "no baseline rows"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := models.ParseBaselines(strings.NewReader(tc.in), "b.tsv")
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err = %v, want %q", err, tc.want)
-			}
-		})
-	}
-	f, err := os.Open(filepath.Join(fixtureDir("tiny-mbert"), "baseline.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := models.ParseBaselines(f, "baseline.tsv")
-	if err != nil || len(rows) != 5 || rows[3].P != 0.45 {
-		t.Errorf("fixture baseline: %v %v", rows, err)
 	}
 }
 
@@ -270,6 +247,9 @@ func TestImportSharded(t *testing.T) {
 	}
 }
 
+// TestValidateONNXReportsEveryMismatch: ValidateONNX reads the graph from
+// the file and checks it with modelspec.Check (whose cases are tested
+// there): one line naming the file and every mismatch.
 func TestValidateONNXReportsEveryMismatch(t *testing.T) {
 	dyn := []onnxpb.Dim{{Param: "batch"}, {Param: "sequence"}}
 	tests := []struct {
@@ -279,22 +259,28 @@ func TestValidateONNXReportsEveryMismatch(t *testing.T) {
 		want    []string
 	}{
 		{
-			name:    "fits",
-			inputs:  []onnxpb.ValueInfo{{Name: "input_ids", ElemType: onnxpb.Int64, Shape: dyn}, {Name: "attention_mask", ElemType: onnxpb.Int64, Shape: dyn}},
+			name:    "fits, int32 ids",
+			inputs:  []onnxpb.ValueInfo{{Name: "input_ids", ElemType: onnxpb.Int32, Shape: dyn}, {Name: "attention_mask", ElemType: onnxpb.Int32, Shape: dyn}},
 			outputs: []onnxpb.ValueInfo{{Name: "last_hidden_state", ElemType: onnxpb.Float, Shape: append(dyn, onnxpb.Dim{Value: 768})}},
 		},
 		{
 			name:    "wrong types and extra input",
-			inputs:  []onnxpb.ValueInfo{{Name: "input_ids", ElemType: onnxpb.Int32, Shape: dyn}, {Name: "position_ids", ElemType: onnxpb.Int64, Shape: dyn}},
+			inputs:  []onnxpb.ValueInfo{{Name: "input_ids", ElemType: onnxpb.Float, Shape: dyn}, {Name: "position_ids", ElemType: onnxpb.Int64, Shape: dyn}},
 			outputs: []onnxpb.ValueInfo{{Name: "pooler_output", ElemType: onnxpb.Float}, {Name: "logits", ElemType: onnxpb.Float}},
-			want: []string{`input "input_ids" is int32, want int64`, `unexpected input "position_ids"`,
-				`missing input "attention_mask"`, `no output "last_hidden_state" among 2 outputs ("pooler_output", "logits")`},
+			want: []string{`input "input_ids" is float32 [batch, sequence], want int64 or int32`, `unexpected input "position_ids"`,
+				`missing input "attention_mask"`, `no output "last_hidden_state" among 2 output(s) ("pooler_output", "logits")`},
 		},
 		{
-			name:    "pooled output",
+			name:    "a single output of another name",
 			inputs:  []onnxpb.ValueInfo{{Name: "input_ids", ElemType: onnxpb.Int64, Shape: dyn}, {Name: "attention_mask", ElemType: onnxpb.Int64, Shape: dyn}},
-			outputs: []onnxpb.ValueInfo{{Name: "sentence_embedding", ElemType: onnxpb.Float, Shape: []onnxpb.Dim{{Param: "batch"}, {Value: 768}}}},
-			want:    []string{`output "sentence_embedding" has shape [batch, 768], want [batch, sequence, hidden]`},
+			outputs: []onnxpb.ValueInfo{{Name: "hidden", ElemType: onnxpb.Float, Shape: append(dyn, onnxpb.Dim{Value: 768})}},
+			want:    []string{`no output "last_hidden_state" among 1 output(s) ("hidden")`},
+		},
+		{
+			name:    "float16 output",
+			inputs:  []onnxpb.ValueInfo{{Name: "input_ids", ElemType: onnxpb.Int64, Shape: dyn}, {Name: "attention_mask", ElemType: onnxpb.Int64, Shape: dyn}},
+			outputs: []onnxpb.ValueInfo{{Name: "last_hidden_state", ElemType: onnxpb.Float16, Shape: append(dyn, onnxpb.Dim{Value: 768})}},
+			want:    []string{`output "last_hidden_state" is float16 [batch, sequence, 768], want float32`},
 		},
 	}
 	for _, tc := range tests {
@@ -306,16 +292,20 @@ func TestValidateONNXReportsEveryMismatch(t *testing.T) {
 			}
 			sig, err := models.ValidateONNX(dir)
 			if len(tc.want) == 0 {
-				if err != nil || sig.HiddenSize != 768 {
+				if err != nil || sig.HiddenSize != 768 || len(sig.Inputs) != 2 || sig.Inputs[0].Type != modelspec.Int32 {
 					t.Errorf("sig %+v, err %v", sig, err)
 				}
 				return
 			}
-			if err == nil {
-				t.Fatal("no error")
+			if !errors.Is(err, models.ErrInvalidInput) {
+				t.Fatalf("error %v, want an input error", err)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, filepath.Join(dir, "model.onnx")+" ") || strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line naming the file: %q", msg)
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
+				if !strings.Contains(msg, w) {
 					t.Errorf("error lacks %q:\n%v", w, err)
 				}
 			}
@@ -441,5 +431,90 @@ func TestCacheWithABrokenManifest(t *testing.T) {
 	}
 	if _, err := os.Stat(ck); !os.IsNotExist(err) {
 		t.Errorf("checkpoint left: %v", err)
+	}
+}
+
+// TestValidateAgreesWithScorer: a model.onnx passes ValidateONNX exactly
+// when the scorer accepts it, and then it scores: one contract for both.
+func TestValidateAgreesWithScorer(t *testing.T) {
+	testkit.RequireORT(t)
+	name := "tiny-mbert"
+	src, err := onnxpb.ReadFile(filepath.Join(fixtureDir(name), models.ONNXFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setInputs := func(typ onnxpb.DataType) func(*onnxpb.Graph) {
+		return func(g *onnxpb.Graph) {
+			for i := range g.Inputs {
+				g.Inputs[i].ElemType = typ
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		modify func(*onnxpb.Graph)
+		fits   bool
+	}{
+		{"as exported", func(*onnxpb.Graph) {}, true},
+		{"int32 ids", setInputs(onnxpb.Int32), true},
+		{"float ids", setInputs(onnxpb.Float), false},
+		{"output renamed to hidden", func(g *onnxpb.Graph) {
+			for i := range g.Nodes {
+				for k, o := range g.Nodes[i].Outputs {
+					if o == modelspec.HiddenStates {
+						g.Nodes[i].Outputs[k] = "hidden"
+					}
+				}
+			}
+			g.Outputs[0].Name = "hidden"
+		}, false},
+		{"float16 output", func(g *onnxpb.Graph) { g.Outputs[0].ElemType = onnxpb.Float16 }, false},
+	} {
+		var want *scorer.PRF // the scores of the model as exported
+		t.Run(tc.name, func(t *testing.T) {
+			if len(src.Graph.Outputs) != 1 || src.Graph.Outputs[0].Name != modelspec.HiddenStates {
+				t.Fatalf("fixture outputs %v, want last_hidden_state only", src.Graph.Outputs)
+			}
+			m := *src
+			m.Graph.Inputs = slices.Clone(src.Graph.Inputs)
+			m.Graph.Outputs = slices.Clone(src.Graph.Outputs)
+			m.Graph.Nodes = slices.Clone(src.Graph.Nodes)
+			for i := range m.Graph.Nodes {
+				m.Graph.Nodes[i].Outputs = slices.Clone(m.Graph.Nodes[i].Outputs)
+			}
+			tc.modify(&m.Graph)
+			dir := t.TempDir()
+			if err := onnxpb.WriteFile(filepath.Join(dir, models.ONNXFile), &m, onnxpb.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(filepath.Join(fixtureDir(name), models.TokenizerFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, models.TokenizerFile), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, verr := models.ValidateONNX(dir)
+			r, err := models.ResolveDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, serr := scorer.New(context.Background(), scorer.Options{Model: r})
+			var res *scorer.Result
+			if serr == nil {
+				defer s.Close()
+				res, serr = s.Score(context.Background(), []string{"今天天气很好。"}, [][]string{{"今天天气不错。"}})
+			}
+			if (verr == nil) != tc.fits || (serr == nil) != tc.fits {
+				t.Errorf("fits %v: validate says %v; the scorer says %v", tc.fits, verr, serr)
+			}
+			if res != nil {
+				if want == nil {
+					want = &res.Pairs[0]
+				} else if res.Pairs[0] != *want {
+					t.Errorf("scores %+v, as exported %+v", res.Pairs[0], *want)
+				}
+			}
+		})
 	}
 }

@@ -7,18 +7,16 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/models/onnxgraph"
-	"github.com/bertbench/bertbench/ortlib"
 	"github.com/bertbench/bertbench/scorer"
 )
 
 // TestSynthSmall builds a small synthetic model, checks the checkpoint it
 // wrote round-trips through Import to the same encoder, and scores with it.
 func TestSynthSmall(t *testing.T) {
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed (run `make ort`): %v", err)
-	}
+	testkit.RequireORT(t)
 	dir := t.TempDir()
 	opts := models.SynthOptions{Arch: "bert", Hidden: 32, Layers: 3, Heads: 4, Intermediate: 64, Vocab: 3000, Keep: 2, Seed: 7}
 	m, err := models.Synth(context.Background(), dir, opts)

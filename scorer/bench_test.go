@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/scorer"
 )
@@ -49,7 +50,7 @@ func BenchmarkScore(b *testing.B) {
 		cands, refs := benchCorpus(b, "tiny-mbert", tg.pairs)
 		for _, budget := range []int{512, 2048, 8192} {
 			b.Run(fmt.Sprintf("%s/budget=%d", tg.name, budget), func(b *testing.B) {
-				requireORT(b)
+				testkit.RequireORT(b)
 				m, err := models.ResolveDir(tg.dir)
 				if err != nil {
 					b.Fatal(err)

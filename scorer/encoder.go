@@ -6,19 +6,11 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/bertbench/bertbench/models/onnxpb"
-)
-
-// Names of the graph inputs and output an encoder must have.
-const (
-	inputIDs      = "input_ids"
-	attentionMask = "attention_mask"
-	tokenTypeIDs  = "token_type_ids"
-	hiddenOutput  = "last_hidden_state"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // EncoderOptions configures an Encoder.
@@ -33,9 +25,10 @@ type EncoderOptions struct {
 	ProviderName string
 }
 
-// Encoder runs an ONNX encoder: inputs input_ids and attention_mask (and
-// token_type_ids when the graph has it, fed all zeros), output
-// last_hidden_state [batch, sequence, hidden] in float32.
+// Encoder runs an ONNX encoder that meets modelspec.Contract: inputs
+// input_ids and attention_mask (and token_type_ids when the graph has it,
+// fed all zeros), output last_hidden_state [batch, sequence, hidden] in
+// float32.
 type Encoder struct {
 	path         string
 	session      *ort.DynamicAdvancedSession
@@ -92,59 +85,24 @@ func NewEncoder(path string, opts EncoderOptions) (enc *Encoder, err error) {
 	// The graph's inputs and outputs are read from the file statically
 	// (streaming past the weights), so ONNX Runtime builds the graph only
 	// once, for the session.
-	ins, outs, precision, err := graphIO(path)
+	m, err := onnxpb.ReadFile(path)
 	if err != nil {
 		return nil, asInput(fmt.Errorf("encoder %s: not a loadable ONNX model: %w (re-export it, or rebuild the folder with `bertbench models import`)", path, err))
 	}
-	e := &Encoder{path: path, providerName: name, precision: precision}
-	if err := e.checkGraph(ins, outs); err != nil {
-		return nil, asInput(fmt.Errorf("encoder %s: %w", path, err))
+	sig, err := modelspec.Check(m.Graph.Describe())
+	if err != nil {
+		return nil, asInput(fmt.Errorf("encoder %s %w", path, err))
 	}
-	e.session, err = ort.NewDynamicAdvancedSession(path, e.inputNames, []string{hiddenOutput}, so)
+	e := &Encoder{path: path, providerName: name, precision: weightPrecision(m.Graph.Initializers), hidden: int(sig.HiddenSize)}
+	for _, in := range sig.Inputs {
+		e.inputNames = append(e.inputNames, in.Name)
+		e.idType = append(e.idType, ort.TensorElementDataType(in.Type))
+	}
+	e.session, err = ort.NewDynamicAdvancedSession(path, e.inputNames, []string{modelspec.HiddenStates}, so)
 	if err != nil {
 		return nil, asInput(fmt.Errorf("encoder %s: ONNX Runtime %s cannot load it: %w (re-export it, or rebuild the folder with `bertbench models import`)", path, ort.GetVersion(), err))
 	}
 	return e, nil
-}
-
-// graphIO reads the ONNX model at path and describes its graph's inputs
-// (weights listed as inputs by old exporters left out) and outputs the way
-// ONNX Runtime does (ONNX's element type numbers are ONNX Runtime's), and
-// the precision most of its weights are stored in.
-func graphIO(path string) (ins, outs []ort.InputOutputInfo, precision string, err error) {
-	m, err := onnxpb.ReadFile(path)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	g := &m.Graph
-	weights := make(map[string]bool, len(g.Initializers))
-	for _, t := range g.Initializers {
-		weights[t.Name] = true
-	}
-	precision = weightPrecision(g.Initializers)
-	info := func(v onnxpb.ValueInfo) ort.InputOutputInfo {
-		io := ort.InputOutputInfo{Name: v.Name, OrtValueType: ort.ONNXTypeTensor, DataType: ort.TensorElementDataType(v.ElemType)}
-		if v.ElemType == 0 {
-			io.OrtValueType = ort.ONNXTypeUnknown // a sequence, map or optional
-		}
-		for _, d := range v.Shape {
-			n := d.Value
-			if d.Param != "" || n <= 0 {
-				n = -1
-			}
-			io.Dimensions = append(io.Dimensions, n)
-		}
-		return io
-	}
-	for _, v := range g.Inputs {
-		if !weights[v.Name] {
-			ins = append(ins, info(v))
-		}
-	}
-	for _, v := range g.Outputs {
-		outs = append(outs, info(v))
-	}
-	return ins, outs, precision, nil
 }
 
 // weightPrecision names the element type that holds the most weight
@@ -173,65 +131,6 @@ func weightPrecision(ts []*onnxpb.Tensor) string {
 		}
 	}
 	return best
-}
-
-// checkGraph validates the graph's inputs and outputs and records how to
-// feed it.
-func (e *Encoder) checkGraph(ins, outs []ort.InputOutputInfo) error {
-	var problems []string
-	have := map[string]ort.InputOutputInfo{}
-	for _, in := range ins {
-		have[in.Name] = in
-		switch in.Name {
-		case inputIDs, attentionMask, tokenTypeIDs:
-		default:
-			problems = append(problems, fmt.Sprintf("unexpected input %q (%s)", in.Name, describe(in)))
-		}
-	}
-	for _, name := range []string{inputIDs, attentionMask, tokenTypeIDs} {
-		in, ok := have[name]
-		if !ok {
-			if name != tokenTypeIDs {
-				problems = append(problems, fmt.Sprintf("missing input %q", name))
-			}
-			continue
-		}
-		if in.OrtValueType != ort.ONNXTypeTensor || (in.DataType != ort.TensorElementDataTypeInt64 && in.DataType != ort.TensorElementDataTypeInt32) || len(in.Dimensions) != 2 {
-			problems = append(problems, fmt.Sprintf("input %q is %s, want an int64 or int32 tensor [batch, sequence]", name, describe(in)))
-			continue
-		}
-		e.inputNames = append(e.inputNames, name)
-		e.idType = append(e.idType, in.DataType)
-	}
-	var out *ort.InputOutputInfo
-	var outNames []string
-	for i := range outs {
-		outNames = append(outNames, outs[i].Name)
-		if outs[i].Name == hiddenOutput {
-			out = &outs[i]
-		}
-	}
-	switch {
-	case out == nil:
-		problems = append(problems, fmt.Sprintf("no output %q (the graph's outputs: %s)", hiddenOutput, strings.Join(outNames, ", ")))
-	case out.OrtValueType != ort.ONNXTypeTensor || out.DataType != ort.TensorElementDataTypeFloat || len(out.Dimensions) != 3:
-		problems = append(problems, fmt.Sprintf("output %q is %s, want a float32 tensor [batch, sequence, hidden]", hiddenOutput, describe(*out)))
-	default:
-		if h := out.Dimensions[2]; h > 0 {
-			e.hidden = int(h)
-		}
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("does not fit a BERTScore encoder (want inputs input_ids, attention_mask and optionally token_type_ids; output last_hidden_state): %s", strings.Join(problems, "; "))
-	}
-	return nil
-}
-
-func describe(io ort.InputOutputInfo) string {
-	if io.OrtValueType != ort.ONNXTypeTensor {
-		return io.OrtValueType.String()
-	}
-	return fmt.Sprintf("%s tensor %v", io.DataType, io.Dimensions)
 }
 
 // Precision names the element type most of the model's weights are stored
@@ -316,11 +215,11 @@ func (e *Encoder) Encode(ctx context.Context, ids [][]int32, pad int32) (out []f
 	}
 	t, ok := outputs[0].(*ort.Tensor[float32])
 	if !ok {
-		return nil, 0, 0, fmt.Errorf("encoder %s: output %s is %T, want a float32 tensor", e.path, hiddenOutput, outputs[0])
+		return nil, 0, 0, fmt.Errorf("encoder %s: output %s is %T, want a float32 tensor", e.path, modelspec.HiddenStates, outputs[0])
 	}
 	s := t.GetShape()
 	if len(s) != 3 || s[0] != int64(b) || s[1] != int64(seq) || s[2] <= 0 {
-		return nil, 0, 0, fmt.Errorf("encoder %s: output %s has shape %v, want [%d %d hidden]", e.path, hiddenOutput, s, b, seq)
+		return nil, 0, 0, fmt.Errorf("encoder %s: output %s has shape %v, want [%d %d hidden]", e.path, modelspec.HiddenStates, s, b, seq)
 	}
 	return t.GetData(), seq, int(s[2]), nil
 }
@@ -335,12 +234,12 @@ func makeInput(name string, typ ort.TensorElementDataType, shape ort.Shape, ids 
 			for c := range seq {
 				var v int64
 				switch name {
-				case inputIDs:
+				case modelspec.InputIDs:
 					v = int64(pad)
 					if c < len(s) {
 						v = int64(s[c])
 					}
-				case attentionMask:
+				case modelspec.AttentionMask:
 					if c < len(s) {
 						v = 1
 					}

@@ -2,27 +2,24 @@ package scorer
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/bertbench/bertbench/ortlib"
+	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 func TestMakeInput(t *testing.T) {
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed: run `make ort` (%v)", err)
-	}
+	testkit.RequireORT(t)
 	ids := [][]int32{{101, 7, 8, 102}, {101, 102}}
 	shape := ort.NewShape(2, 4)
 	want := map[string][]int64{
-		inputIDs:      {101, 7, 8, 102, 101, 102, 9, 9},
-		attentionMask: {1, 1, 1, 1, 1, 1, 0, 0},
-		tokenTypeIDs:  {0, 0, 0, 0, 0, 0, 0, 0},
+		modelspec.InputIDs:      {101, 7, 8, 102, 101, 102, 9, 9},
+		modelspec.AttentionMask: {1, 1, 1, 1, 1, 1, 0, 0},
+		modelspec.TokenTypeIDs:  {0, 0, 0, 0, 0, 0, 0, 0},
 	}
 	for name, w := range want {
 		v, err := makeInput(name, ort.TensorElementDataTypeInt64, shape, ids, 9)
@@ -51,9 +48,7 @@ func TestMakeInput(t *testing.T) {
 // TestEncodeDynamicHidden: a graph whose hidden size is not fixed has its
 // output allocated by ONNX Runtime; the result is the same.
 func TestEncodeDynamicHidden(t *testing.T) {
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed: run `make ort` (%v)", err)
-	}
+	testkit.RequireORT(t)
 	path := filepath.Join("..", "testdata", "bertscore", "tiny-roberta", "model.onnx")
 	e, err := NewEncoder(path, EncoderOptions{Threads: 1})
 	if err != nil {
@@ -75,50 +70,5 @@ func TestEncodeDynamicHidden(t *testing.T) {
 	}
 	if seq != 4 || seq2 != 4 || h != 48 || h2 != 48 || !slices.Equal(got, want) {
 		t.Errorf("dynamic output differs: seq %d/%d hidden %d/%d", seq, seq2, h, h2)
-	}
-}
-
-// TestEncodeCancel: cancelling the context before or during a run gives
-// context.Canceled, and the encoder still works afterwards (the run
-// options, not the session, were terminated).
-func TestEncodeCancel(t *testing.T) {
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed: run `make ort` (%v)", err)
-	}
-	e, err := NewEncoder(filepath.Join("..", "testdata", "bertscore", "tiny-mbert", "model.onnx"), EncoderOptions{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	ids := make([][]int32, 32)
-	for i := range ids {
-		ids[i] = make([]int32, 512)
-		for k := range ids[i] {
-			ids[i][k] = int32(5 + (i*31+k)%1000)
-		}
-	}
-	want, _, _, err := e.Encode(context.Background(), ids[:2], 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, delay := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond} {
-		ctx, cancel := context.WithCancel(context.Background())
-		if delay == 0 {
-			cancel()
-		} else {
-			time.AfterFunc(delay, cancel)
-		}
-		_, _, _, err := e.Encode(ctx, ids, 0)
-		cancel()
-		if err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("cancelled after %v: error %v, want context.Canceled", delay, err)
-		}
-		if delay == 0 && err == nil {
-			t.Error("a cancelled context ran the encoder")
-		}
-		got, _, _, err := e.Encode(context.Background(), ids[:2], 0)
-		if err != nil || !slices.Equal(got, want) {
-			t.Fatalf("after a cancelled run (%v): %v, output equal %v", delay, err, slices.Equal(got, want))
-		}
 	}
 }

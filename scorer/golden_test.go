@@ -8,24 +8,16 @@ import (
 	"testing"
 
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
-	"github.com/bertbench/bertbench/ortlib"
 	"github.com/bertbench/bertbench/scorer"
 )
-
-// requireORT fails the test when ONNX Runtime is missing.
-func requireORT(t testing.TB) {
-	t.Helper()
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed: run `make ort` (%v)", err)
-	}
-}
 
 // newFixtureScorer builds a scorer for a fixture with the golden case's
 // options, the fixture's baseline file and its layer.
 func newFixtureScorer(t testing.TB, name string, g *fixture.Golden, idf, rescale bool, mod func(*scorer.Options)) *scorer.Scorer {
 	t.Helper()
-	requireORT(t)
+	testkit.RequireORT(t)
 	m, err := models.ResolveDir(fixture.Dir(t, name))
 	if err != nil {
 		t.Fatal(err)
@@ -50,29 +42,21 @@ func newFixtureScorer(t testing.TB, name string, g *fixture.Golden, idf, rescale
 
 const goldenTol = 1e-5
 
+// comparePRF compares scores with the reference's (see
+// testkit.ComparePRF) and logs the largest difference.
 func comparePRF(t *testing.T, label string, got []scorer.PRF, want [][3]float64, tol float64) {
 	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d scores, want %d", label, len(got), len(want))
-	}
-	worst := 0.0
-	for i, w := range want {
-		g := [3]float64{got[i].P, got[i].R, got[i].F}
-		for k := range 3 {
-			if math.IsNaN(w[k]) || math.IsNaN(g[k]) {
-				if math.IsNaN(w[k]) != math.IsNaN(g[k]) {
-					t.Errorf("%s pair %d %c: got %v, want %v", label, i, "PRF"[k], g[k], w[k])
-				}
-				continue
-			}
-			d := math.Abs(g[k] - w[k])
-			worst = max(worst, d)
-			if !(d <= tol) {
-				t.Errorf("%s pair %d %c: got %.8f, want %.8f (|Δ| %.2g > %.0g)", label, i, "PRF"[k], g[k], w[k], d, tol)
-			}
-		}
-	}
+	worst := testkit.ComparePRF(t, label, prfRows(got), want, tol)
 	t.Logf("%s: %d pairs, worst |Δ| %.2g", label, len(want), worst)
+}
+
+// prfRows lays scores out as testkit.ComparePRF takes them.
+func prfRows(ps []scorer.PRF) [][3]float64 {
+	out := make([][3]float64, len(ps))
+	for i, p := range ps {
+		out[i] = [3]float64{p.P, p.R, p.F}
+	}
+	return out
 }
 
 // TestGolden scores every case of every fixture's golden.json through the

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/bertbench/bertbench/internal/testkit"
 )
 
 func mustEmbedding(t *testing.T, vecs [][]float32, weights []float64, special []bool) Embedding {
@@ -58,13 +60,7 @@ func TestMatchEdgeCases(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Match(tc.cand, tc.ref)
-			g := [3]float64{got.P, got.R, got.F}
-			w := [3]float64{tc.want.P, tc.want.R, tc.want.F}
-			for k := range 3 {
-				if math.IsNaN(w[k]) != math.IsNaN(g[k]) || (!math.IsNaN(w[k]) && math.Abs(g[k]-w[k]) > 1e-6) {
-					t.Errorf("%c = %v, want %v", "PRF"[k], g[k], w[k])
-				}
-			}
+			testkit.ComparePRF(t, tc.name, [][3]float64{{got.P, got.R, got.F}}, [][3]float64{{tc.want.P, tc.want.R, tc.want.F}}, 1e-6)
 		})
 	}
 }
@@ -175,4 +171,31 @@ func BenchmarkMatch(b *testing.B) {
 		m.Match(c, r)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
+}
+
+func TestGrowArena(t *testing.T) {
+	const limit = 1000
+	tests := []struct {
+		name           string
+		have, need     int // have: the arena's capacity
+		wantCap        int
+		wantReallocate bool
+	}{
+		{"first chunk", 0, 300, 300, true},
+		{"fits", 800, 500, 800, false},
+		{"doubles", 300, 400, 600, true},
+		{"doubles, capped at the limit", 600, 700, limit, true},
+		{"a chunk larger than twice the arena", 100, 900, 900, true},
+		{"a single pair beyond the limit", limit, 1500, 1500, true},
+	}
+	for _, tc := range tests {
+		old := make([]float32, 0, tc.have)
+		got := growArena(old, tc.need, limit)
+		if len(got) != tc.need || cap(got) != tc.wantCap {
+			t.Errorf("%s: len %d cap %d, want %d and %d", tc.name, len(got), cap(got), tc.need, tc.wantCap)
+		}
+		if reused := tc.have > 0 && &got[:1][0] == &old[:1][0]; reused == tc.wantReallocate {
+			t.Errorf("%s: reallocated %v, want %v", tc.name, !reused, tc.wantReallocate)
+		}
+	}
 }

@@ -11,10 +11,13 @@
 // tokens besides the specials scores 0,0,0. With several references the best
 // P, R and F are taken separately; baseline rescaling comes after that.
 //
-// Memory stays bounded by a chunk of pairs, not the corpus: sentences are
-// deduplicated, sorted by token count and cut into batches by a token budget
-// within each chunk; a chunk's embeddings are dropped once its pairs are
-// matched. The next chunk is tokenized while the current one is encoded.
+// Memory stays bounded by a chunk of pairs, not the corpus: pairs are taken
+// into a chunk while their distinct sentences hold at most ChunkTokens
+// tokens (a single pair larger than that is a chunk of its own); sentences
+// are deduplicated, sorted by token count and cut into batches by a token
+// budget within each chunk; a chunk's embeddings are dropped once its
+// pairs are matched. The next chunk is tokenized while the current one is
+// encoded.
 package scorer
 
 import (
@@ -35,6 +38,7 @@ import (
 
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/ortlib"
+	"github.com/bertbench/bertbench/scorer/tokenize"
 )
 
 // Version names the scoring algorithm's revision in result hashes. Bump it
@@ -51,9 +55,11 @@ const (
 // concurrent use. The tokenizer in package scorer/tokenize implements it.
 type Tokenizer interface {
 	// EncodeBatch returns each text's token ids, stripped of surrounding
-	// whitespace, with special tokens added, truncated to the model's
-	// maximum length.
-	EncodeBatch(texts []string) ([][]int32, error)
+	// whitespace, with special tokens added, truncated to MaxLen ids, and
+	// which texts were truncated. It runs on at most workers goroutines.
+	EncodeBatch(texts []string, workers int) (tokenize.Batch, error)
+	// MaxLen is the most ids EncodeBatch gives a text, specials included.
+	MaxLen() int
 	// PadID is the id padding positions hold.
 	PadID() int32
 	// Kind names the tokenizer's semantics (for the result hash).
@@ -96,12 +102,14 @@ type Options struct {
 	// BatchTokens bounds a batch's padded size (sentences × longest
 	// length). Default DefaultBatchTokens.
 	BatchTokens int
-	// Threads is ONNX Runtime's intra-op thread count and the number of
-	// matching workers; 0 means every core.
+	// Threads is ONNX Runtime's intra-op thread count, the number of
+	// goroutines tokenizing and the number of matching workers; 0 means
+	// every core.
 	Threads int
-	// ChunkTokens is about how many tokens' embeddings are held in memory
-	// at a time (memory ≈ ChunkTokens × hidden × 4 bytes, plus one batch).
-	// Default DefaultChunkTokens.
+	// ChunkTokens bounds how many tokens' embeddings are held in memory
+	// at a time (memory ≤ ChunkTokens × hidden × 4 bytes, plus one batch),
+	// unless a single pair (a candidate and its references) has more
+	// tokens: that pair is then scored alone. Default DefaultChunkTokens.
 	ChunkTokens int
 
 	// Provider and ProviderName add an execution provider (see
@@ -143,6 +151,14 @@ type Stats struct {
 	// reference entries with no tokens besides the specials; their pairs
 	// score 0.
 	EmptyCandidates, EmptyReferences int
+	// TruncatedCandidates and TruncatedReferences count the candidates and
+	// the reference entries with more than MaxTokens tokens: they were cut
+	// to MaxTokens (specials included), so their scores cover only their
+	// beginning, as in the reference, which truncates without a word.
+	TruncatedCandidates, TruncatedReferences int
+	// MaxTokens is the most tokens a sentence keeps (the tokenizer's
+	// MaxLen, 512 for BERT-style encoders).
+	MaxTokens int
 }
 
 // Scorer computes BERTScore with one model. It is safe for concurrent use,
@@ -206,8 +222,8 @@ func New(ctx context.Context, opts Options) (*Scorer, error) {
 		return nil, fmt.Errorf("scorer: tokenizing the empty string: %w", err)
 	}
 	s.specials = map[int32]bool{}
-	s.added = len(empty[0])
-	for _, id := range empty[0] {
+	s.added = len(empty.IDs[0])
+	for _, id := range empty.IDs[0] {
 		s.specials[id] = true
 	}
 	if t := opts.IDFTable; t != nil {
@@ -358,13 +374,13 @@ func (s *Scorer) IDF(ctx context.Context, refs []string) (*IDFTable, error) {
 }
 
 // idf computes the idf table over refs and, when keep is set, returns
-// each entry's token ids too, so that scoring need not tokenize the
+// each entry's encoding too, so that scoring need not tokenize the
 // references again.
-func (s *Scorer) idf(ctx context.Context, refs []string, keep bool) (*IDFTable, [][]int32, error) {
+func (s *Scorer) idf(ctx context.Context, refs []string, keep bool) (*IDFTable, []encoding, error) {
 	c := newDFCounter()
-	var kept [][]int32
+	var kept []encoding
 	if keep {
-		kept = make([][]int32, 0, len(refs))
+		kept = make([]encoding, 0, len(refs))
 	}
 	const step = 1024
 	for lo := 0; lo < len(refs); lo += step {
@@ -372,31 +388,54 @@ func (s *Scorer) idf(ctx context.Context, refs []string, keep bool) (*IDFTable, 
 			return nil, nil, err
 		}
 		part := refs[lo:min(lo+step, len(refs))]
-		ids, err := s.encode(part)
+		b, err := s.encode(part)
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, x := range ids {
+		for _, x := range b.IDs {
 			c.add(x)
 		}
 		if keep {
-			kept = append(kept, ids...)
+			kept = appendEncodings(kept, b)
 		}
 	}
 	return c.table(), kept, nil
 }
 
-// encode tokenizes texts, checking that the tokenizer gave one encoding
-// per text.
-func (s *Scorer) encode(texts []string) ([][]int32, error) {
-	ids, err := safeEncode(s.tok, texts)
+// encoding is one text's token ids and whether they were truncated.
+type encoding struct {
+	ids       []int32
+	truncated bool
+}
+
+// appendEncodings appends b's encodings, in order, to out.
+func appendEncodings(out []encoding, b tokenize.Batch) []encoding {
+	n := len(out)
+	for _, x := range b.IDs {
+		out = append(out, encoding{ids: x})
+	}
+	for _, i := range b.Truncated {
+		out[n+i].truncated = true
+	}
+	return out
+}
+
+// encode tokenizes texts on s.opts.Threads goroutines, checking that the
+// tokenizer gave one encoding per text.
+func (s *Scorer) encode(texts []string) (tokenize.Batch, error) {
+	b, err := safeEncode(s.tok, texts, s.opts.Threads)
 	if err != nil {
-		return nil, err
+		return tokenize.Batch{}, err
 	}
-	if len(ids) != len(texts) {
-		return nil, fmt.Errorf("tokenizer returned %d encodings for %d texts", len(ids), len(texts))
+	if len(b.IDs) != len(texts) {
+		return tokenize.Batch{}, fmt.Errorf("tokenizer returned %d encodings for %d texts", len(b.IDs), len(texts))
 	}
-	return ids, nil
+	for _, i := range b.Truncated {
+		if i < 0 || i >= len(texts) {
+			return tokenize.Batch{}, fmt.Errorf("tokenizer reported text %d of %d as truncated", i, len(texts))
+		}
+	}
+	return b, nil
 }
 
 // Score scores each candidate against its references: refs[i] holds the
@@ -429,7 +468,7 @@ func (s *Scorer) Score(ctx context.Context, cands []string, refs [][]string) (*R
 			n += len(r)
 		}
 	}
-	res := &Result{Hash: s.hash, Pairs: make([]PRF, len(cands))}
+	res := &Result{Hash: s.hash, Pairs: make([]PRF, len(cands)), Stats: Stats{MaxTokens: s.tok.MaxLen()}}
 	if err := s.run(ctx, in, res.Pairs, &res.Stats); err != nil {
 		return nil, err
 	}
@@ -450,10 +489,10 @@ func (s *Scorer) Score(ctx context.Context, cands []string, refs [][]string) (*R
 }
 
 // weigher returns the token weight function for one Score call. With idf
-// computed over refs it also returns the references' token ids, one entry
+// computed over refs it also returns the references' encodings, one entry
 // per reference in order (refs flattened), which the idf pass had to
 // compute anyway; they cost 4 bytes a token, less than the text itself.
-func (s *Scorer) weigher(ctx context.Context, refs [][]string) (func(int32) float64, [][]int32, error) {
+func (s *Scorer) weigher(ctx context.Context, refs [][]string) (func(int32) float64, []encoding, error) {
 	switch {
 	case s.opts.IDFTable != nil:
 		return s.opts.IDFTable.Weight, nil, nil
@@ -482,18 +521,19 @@ type input struct {
 	cands  []string
 	refs   [][]string
 	weight func(int32) float64
-	// refIDs, when not nil, holds the references' token ids, flattened;
-	// refs[i][k]'s are refIDs[refStart[i]+k].
-	refIDs   [][]int32
+	// refIDs, when not nil, holds the references' encodings, flattened;
+	// refs[i][k]'s is refIDs[refStart[i]+k].
+	refIDs   []encoding
 	refStart []int
 }
 
 // sentence is one distinct text of a chunk.
 type sentence struct {
-	ids     []int32
-	weights []float64
-	real    int // ids besides the specials added around every text
-	off     int // first token's row in the chunk's arena
+	ids       []int32
+	weights   []float64
+	real      int  // ids besides the specials added around every text
+	off       int  // first token's row in the chunk's arena
+	truncated bool // cut at the tokenizer's MaxLen
 }
 
 // chunk is a run of pairs [lo, hi) with their distinct sentences, ready to
@@ -514,8 +554,9 @@ func (s *Scorer) run(ctx context.Context, in *input, out []PRF, st *Stats) error
 	chunks := make(chan *chunk, 1)
 	g.Go(func() error {
 		defer close(chunks)
+		p := &planner{s: s, in: in}
 		for lo := 0; lo < len(in.cands); {
-			c, err := s.plan(in, lo)
+			c, err := p.plan(lo)
 			if err != nil {
 				return err
 			}
@@ -548,9 +589,15 @@ func (s *Scorer) run(ctx context.Context, in *input, out []PRF, st *Stats) error
 				if c.sents[k].real == 0 {
 					st.EmptyCandidates++
 				}
+				if c.sents[k].truncated {
+					st.TruncatedCandidates++
+				}
 				for _, r := range c.refs[i] {
 					if c.sents[r].real == 0 {
 						st.EmptyReferences++
+					}
+					if c.sents[r].truncated {
+						st.TruncatedReferences++
 					}
 				}
 			}
@@ -563,81 +610,132 @@ func (s *Scorer) run(ctx context.Context, in *input, out []PRF, st *Stats) error
 	return g.Wait()
 }
 
-// plan takes pairs from lo on until their distinct sentences hold about
-// s.opts.ChunkTokens tokens, tokenizes them, weighs their tokens and cuts
-// them into batches.
-func (s *Scorer) plan(in *input, lo int) (*chunk, error) {
+// planner cuts the pairs of one Score call into chunks, one after the
+// other.
+type planner struct {
+	s  *Scorer
+	in *input
+	// tokenized holds the encodings of texts of pairs tokenized in a group
+	// but left for the next chunk.
+	tokenized map[string]encoding
+	// pairs and tokens are the pairs taken into chunks so far and the
+	// tokens they added, for sizing groups.
+	pairs, tokens int
+}
+
+// Bounds on how many pairs are tokenized in one call.
+const (
+	firstGroup = 16   // before any pair's size is known
+	maxGroup   = 1024 // keeps the encodings held for later chunks small
+)
+
+// groupSize is how many pairs to tokenize next for room tokens left in a
+// chunk: as many as fit at the tokens per pair seen so far.
+func (p *planner) groupSize(room int) int {
+	if p.pairs == 0 {
+		return firstGroup
+	}
+	perPair := max((p.tokens+p.pairs-1)/p.pairs, 1)
+	return min(max(room/perPair, 1), maxGroup)
+}
+
+// plan takes pairs from lo on while their distinct sentences hold at most
+// the chunk's token limit (the first pair is always taken, so one larger
+// than the limit is a chunk of its own), weighs their tokens and cuts them
+// into batches. Pairs are tokenized a group at a time, each group's new
+// texts in one call; the group is sized from the tokens per pair seen so
+// far and the room left, and what a group tokenized beyond the chunk is
+// kept for the next.
+func (p *planner) plan(lo int) (*chunk, error) {
+	s, in := p.s, p.in
 	c := &chunk{lo: lo}
 	index := map[string]int{}
-	var (
-		ids     [][]int32 // per distinct text
-		pending []string  // texts not tokenized yet
-		at      []int     // their indices in ids
-	)
-	// intern returns text's sentence index; known, when not nil, are its
-	// ids (a reference tokenized by the idf pass).
-	intern := func(text string, known []int32) int {
-		if k, ok := index[text]; ok {
-			return k
-		}
-		k := len(ids)
-		index[text] = k
-		ids = append(ids, known)
-		if known == nil {
-			pending = append(pending, text)
-			at = append(at, k)
-		} else {
-			c.tokens += len(known)
-		}
-		return k
-	}
-	// Pairs are taken a group at a time, each group's new sentences
-	// tokenized in one call.
+	var encs []encoding // per distinct text
 	limit := s.opts.ChunkTokens
 	if lo == 0 {
 		// A small first chunk gets the encoder going sooner; later chunks
 		// are tokenized while the encoder works.
 		limit = min(limit, 4*s.opts.BatchTokens)
 	}
-	group := min(max(limit/128, 1), 256)
+	// known returns the encoding of the k-th reference of pair i when the
+	// idf pass has it.
+	known := func(i, k int) (encoding, bool) {
+		if in.refIDs == nil {
+			return encoding{}, false
+		}
+		return in.refIDs[in.refStart[i]+k], true
+	}
 	hi := lo
-	for hi < len(in.cands) && c.tokens < limit {
-		end := min(hi+group, len(in.cands))
-		pending, at = pending[:0], at[:0]
-		for i := hi; i < end; i++ {
-			// References first: a candidate equal to one reuses its ids.
-			rs := make([]int, len(in.refs[i]))
-			for k, r := range in.refs[i] {
-				var known []int32
-				if in.refIDs != nil {
-					known = in.refIDs[in.refStart[i]+k]
-					if known == nil {
-						known = []int32{} // tokenized, no ids
-					}
+	full := false
+	for hi < len(in.cands) && !full {
+		end := min(hi+p.groupSize(limit-c.tokens), len(in.cands))
+		if err := p.tokenize(hi, end, index, known); err != nil {
+			return nil, err
+		}
+		// Take the group's pairs while they fit.
+		for ; hi < end; hi++ {
+			var texts []string // the pair's texts new to the chunk
+			var add []encoding
+			added := 0
+			var missing error
+			fresh := func(text string, e encoding, ok bool) {
+				if _, have := index[text]; have || slices.Contains(texts, text) {
+					return
 				}
-				rs[k] = intern(r, known)
+				if !ok {
+					e, ok = p.tokenized[text]
+				}
+				if !ok {
+					missing = fmt.Errorf("scorer: internal error: pair %d's text was not tokenized", hi+1)
+				}
+				texts, add = append(texts, text), append(add, e)
+				added += len(e.ids)
+			}
+			// References first: a candidate equal to one reuses its ids.
+			for k, r := range in.refs[hi] {
+				e, ok := known(hi, k)
+				fresh(r, e, ok)
+			}
+			fresh(in.cands[hi], encoding{}, false)
+			if missing != nil {
+				return nil, missing
+			}
+			if hi > lo && added > 0 && c.tokens+added > limit {
+				full = true
+				break
+			}
+			for j, text := range texts {
+				index[text] = len(encs)
+				encs = append(encs, add[j])
+			}
+			c.tokens += added
+			p.pairs++
+			p.tokens += added
+			rs := make([]int, len(in.refs[hi]))
+			for k, r := range in.refs[hi] {
+				rs[k] = index[r]
 			}
 			c.refs = append(c.refs, rs)
-			c.cand = append(c.cand, intern(in.cands[i], nil))
+			c.cand = append(c.cand, index[in.cands[hi]])
 		}
-		if len(pending) > 0 {
-			got, err := s.encode(pending)
-			if err != nil {
-				return nil, err
-			}
-			for j, x := range got {
-				ids[at[j]] = x
-				c.tokens += len(x)
+		// Keep only what the pairs not taken yet need.
+		left := map[string]encoding{}
+		for i := hi; i < end; i++ {
+			for _, text := range append([]string{in.cands[i]}, in.refs[i]...) {
+				if e, ok := p.tokenized[text]; ok {
+					left[text] = e
+				}
 			}
 		}
-		hi = end
+		p.tokenized = left
 	}
 	c.hi = hi
 	c.tokens = 0
-	c.sents = make([]sentence, len(ids))
-	order := make([]int, 0, len(ids))
-	for k, x := range ids {
-		st := sentence{ids: x, weights: make([]float64, len(x)), off: c.tokens}
+	c.sents = make([]sentence, len(encs))
+	order := make([]int, 0, len(encs))
+	for k, e := range encs {
+		x := e.ids
+		st := sentence{ids: x, weights: make([]float64, len(x)), off: c.tokens, truncated: e.truncated}
 		for t, id := range x {
 			st.weights[t] = in.weight(id)
 		}
@@ -653,16 +751,63 @@ func (s *Scorer) plan(in *input, lo int) (*chunk, error) {
 	}
 	// Shortest first; equal lengths keep first-seen order, so batches are
 	// the same on every run.
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(ids[a]), len(ids[b])) })
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(encs[a].ids), len(encs[b].ids)) })
 	for start := 0; start < len(order); {
 		end := start + 1
-		for end < len(order) && (end-start+1)*len(ids[order[end]]) <= s.opts.BatchTokens {
+		for end < len(order) && (end-start+1)*len(encs[order[end]].ids) <= s.opts.BatchTokens {
 			end++
 		}
 		c.batches = append(c.batches, order[start:end])
 		start = end
 	}
 	return c, nil
+}
+
+// tokenize tokenizes, in one call, the texts of pairs [lo, hi) that are in
+// neither the chunk (index), nor p.tokenized, nor known from the idf pass,
+// and adds them to p.tokenized.
+func (p *planner) tokenize(lo, hi int, index map[string]int, known func(i, k int) (encoding, bool)) error {
+	if p.tokenized == nil {
+		p.tokenized = map[string]encoding{}
+	}
+	var pending []string
+	seen := map[string]bool{}
+	need := func(text string) {
+		if _, ok := index[text]; ok {
+			return
+		}
+		if _, ok := p.tokenized[text]; ok || seen[text] {
+			return
+		}
+		seen[text] = true
+		pending = append(pending, text)
+	}
+	for i := lo; i < hi; i++ {
+		// A candidate equal to one of its references known from the idf
+		// pass reuses that reference's ids.
+		reuse := false
+		for k, r := range p.in.refs[i] {
+			if _, ok := known(i, k); !ok {
+				need(r)
+			} else if r == p.in.cands[i] {
+				reuse = true
+			}
+		}
+		if !reuse {
+			need(p.in.cands[i])
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	b, err := p.s.encode(pending)
+	if err != nil {
+		return err
+	}
+	for j, e := range appendEncodings(nil, b) {
+		p.tokenized[pending[j]] = e
+	}
+	return nil
 }
 
 // embed encodes every batch of c into arena (grown as needed): each
@@ -685,11 +830,7 @@ func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int
 		st.PaddedTokens += len(b) * seq
 		if hidden == 0 {
 			hidden = h
-			if need := c.tokens * hidden; cap(arena) < need {
-				arena = make([]float32, need)
-			} else {
-				arena = arena[:need]
-			}
+			arena = growArena(arena, c.tokens*hidden, s.opts.ChunkTokens*hidden)
 		} else if h != hidden {
 			return arena, 0, fmt.Errorf("encoder gave hidden size %d, then %d", hidden, h)
 		}
@@ -706,6 +847,21 @@ func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int
 		}
 	}
 	return arena, hidden, nil
+}
+
+// growArena returns arena resliced to need floats, reallocated when it is
+// too small: to twice its size, at least need and at most limit (the
+// chunk's), so that chunks of slightly different sizes do not each
+// allocate a new arena. The old arena is dropped before the new one is
+// made, so the two are never held at once.
+func growArena(arena []float32, need, limit int) []float32 {
+	if need <= cap(arena) {
+		return arena[:need]
+	}
+	size := max(need, min(2*cap(arena), limit))
+	arena = nil
+	arena = make([]float32, size)
+	return arena[:need]
 }
 
 // match scores the pairs of c from the embeddings in arena, spreading the
@@ -741,13 +897,13 @@ func (s *Scorer) match(c *chunk, arena []float32, hidden int, out []PRF) {
 	wg.Wait()
 }
 
-// safeEncode tokenizes texts, turning a panic inside the tokenizer into an
-// error.
-func safeEncode(t Tokenizer, texts []string) (ids [][]int32, err error) {
+// safeEncode tokenizes texts on at most workers goroutines, turning a
+// panic inside the tokenizer into an error.
+func safeEncode(t Tokenizer, texts []string, workers int) (b tokenize.Batch, err error) {
 	defer recoverAs(&err, "tokenizer")
-	ids, err = t.EncodeBatch(texts)
+	b, err = t.EncodeBatch(texts, workers)
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
+		return tokenize.Batch{}, fmt.Errorf("tokenizer: %w", err)
 	}
-	return ids, nil
+	return b, nil
 }

@@ -2,6 +2,7 @@ package scorer_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,15 +10,19 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/scorer"
+	"github.com/bertbench/bertbench/scorer/tokenize"
 )
 
 // TestResultsIndependentOfBatchingAndThreads scores the same corpus with
@@ -47,14 +52,8 @@ func TestResultsIndependentOfBatchingAndThreads(t *testing.T) {
 						base[idf] = res.Pairs
 						continue
 					}
-					for i, b := range base[idf] {
-						p := res.Pairs[i]
-						d := max(math.Abs(b.P-p.P), math.Abs(b.R-p.R), math.Abs(b.F-p.F))
-						nanSame := math.IsNaN(b.P) == math.IsNaN(p.P) && math.IsNaN(b.R) == math.IsNaN(p.R)
-						if !nanSame || d > 1e-6 {
-							t.Errorf("idf %v, budget %d threads %d chunk %d: pair %d differs by %.2g (%+v vs %+v)", idf, cfg.budget, cfg.threads, cfg.chunk, i, d, b, p)
-						}
-					}
+					label := fmt.Sprintf("idf %v, budget %d threads %d chunk %d", idf, cfg.budget, cfg.threads, cfg.chunk)
+					testkit.ComparePRF(t, label, prfRows(res.Pairs), prfRows(base[idf]), 1e-6)
 				}
 			}
 		})
@@ -145,7 +144,7 @@ func mustJSON(t *testing.T, v any) []byte {
 // TestNewErrors: every unusable model or option gives an input error that
 // names the file and what is wrong.
 func TestNewErrors(t *testing.T) {
-	requireORT(t)
+	testkit.RequireORT(t)
 	name := "tiny-mbert"
 	tests := []struct {
 		name    string
@@ -312,43 +311,111 @@ func TestHash(t *testing.T) {
 	}
 }
 
-// TestMemoryBoundedByChunk: the embedding memory held at once depends on
-// the chunk size, not on the corpus: ten times the pairs, same peak.
-func TestMemoryBoundedByChunk(t *testing.T) {
+// longCorpus returns n pairs of tiny-mbert text, each candidate with refs
+// references, every text distinct and of 600 tokens (one per CJK
+// character, and the number), so that each is truncated to 512.
+func longCorpus(t testing.TB, n, refs int) (cands []string, refLists [][]string) {
+	t.Helper()
 	g := fixture.ReadGolden(t, "tiny-mbert")
-	const chunk = 512
-	s := newFixtureScorer(t, "tiny-mbert", g, false, false, func(o *scorer.Options) { o.ChunkTokens = chunk; o.BatchTokens = 128 })
-	peak := map[int]int{}
-	for _, n := range []int{200, 2000} {
-		cands, refs := benchCorpus(t, "tiny-mbert", n)
-		res, err := s.Score(context.Background(), cands, refs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := res.Stats
-		t.Logf("%d pairs: %+v", n, st)
-		if st.Chunks < 2 || st.Batches < st.Chunks || st.PaddedTokens < st.Tokens {
-			t.Errorf("%d pairs: implausible stats %+v", n, st)
-		}
-		peak[n] = st.PeakEmbeddingBytes
-	}
-	// A chunk stops growing once it holds `chunk` tokens; the last group of
-	// pairs may overshoot by one group (a few pairs of at most 512 tokens).
-	bound := (chunk + 8*512) * 64 * 4
-	for n, p := range peak {
-		if p > bound {
-			t.Errorf("%d pairs: peak embedding memory %d B > bound %d B", n, p, bound)
+	var han []rune
+	seen := map[rune]bool{}
+	for _, s := range g.Case(t, "plain").Cands {
+		for _, r := range s {
+			if unicode.Is(unicode.Han, r) && !seen[r] {
+				seen[r] = true
+				han = append(han, r)
+			}
 		}
 	}
-	if peak[2000] > 2*peak[200] {
-		t.Errorf("peak embedding memory grew with the corpus: %d B for 200 pairs, %d B for 2000", peak[200], peak[2000])
+	if len(han) < 10 {
+		t.Fatalf("tiny-mbert's plain case has only %d distinct CJK characters", len(han))
+	}
+	k := 0
+	text := func() string {
+		k++
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d ", k)
+		for j := range 599 {
+			b.WriteRune(han[(k+j*j)%len(han)])
+		}
+		return b.String()
+	}
+	for range n {
+		cands = append(cands, text())
+		rs := make([]string, refs)
+		for r := range rs {
+			rs[r] = text()
+		}
+		refLists = append(refLists, rs)
+	}
+	return cands, refLists
+}
+
+// TestMemoryBoundedByChunk: the embedding memory held at once is bounded
+// by the chunk size, or by the largest pair when one pair alone is larger,
+// never by the corpus: at the default chunk size with long pairs of four
+// references (2,560 tokens a pair), and at a small chunk with short pairs,
+// ten times the pairs.
+func TestMemoryBoundedByChunk(t *testing.T) {
+	name := "tiny-mbert"
+	g := fixture.ReadGolden(t, name)
+	tok := tokenizerOf(t, fixture.Dir(t, name))
+	longCands, longRefs := longCorpus(t, 40, 4)
+	short := func(n int) ([]string, [][]string) { return benchCorpus(t, name, n) }
+	shortCands, shortRefs := short(200)
+	moreCands, moreRefs := short(2000)
+	for _, tc := range []struct {
+		name  string
+		chunk int // 0: the default
+		cands []string
+		refs  [][]string
+	}{
+		{"default chunk, 40 pairs of 512 tokens with 4 references", 0, longCands, longRefs},
+		{"chunk 512, 200 short pairs", 512, shortCands, shortRefs},
+		{"chunk 512, 2000 short pairs", 512, moreCands, moreRefs},
+		{"chunk 1000, 3 pairs each larger than the chunk", 1000, longCands[:3], longRefs[:3]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newFixtureScorer(t, name, g, false, false, func(o *scorer.Options) { o.ChunkTokens = tc.chunk })
+			res, err := s.Score(context.Background(), tc.cands, tc.refs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := res.Stats
+			t.Logf("%+v", st)
+			if st.Chunks < 2 || st.Batches < st.Chunks || st.PaddedTokens < st.Tokens {
+				t.Errorf("implausible stats %+v", st)
+			}
+			chunk := cmp.Or(tc.chunk, scorer.DefaultChunkTokens)
+			largest := 0 // tokens of the largest pair
+			for i, c := range tc.cands {
+				texts := map[string]bool{c: true}
+				for _, r := range tc.refs[i] {
+					texts[r] = true
+				}
+				n := 0
+				for text := range texts {
+					ids, err := tok.Encode(text)
+					if err != nil {
+						t.Fatal(err)
+					}
+					n += len(ids)
+				}
+				largest = max(largest, n)
+			}
+			bound := max(chunk, largest) * g.Meta.HiddenSize * 4
+			if st.PeakEmbeddingBytes > bound {
+				t.Errorf("peak embedding memory %d B (%d tokens) > %d B: the chunk holds at most %d tokens, the largest pair %d",
+					st.PeakEmbeddingBytes, st.PeakEmbeddingBytes/4/g.Meta.HiddenSize, bound, chunk, largest)
+			}
+		})
 	}
 }
 
 // TestManifestDefaults: a folder's bertbench.json supplies the model's
 // name (hash), layer and rescale baseline.
 func TestManifestDefaults(t *testing.T) {
-	requireORT(t)
+	testkit.RequireORT(t)
 	name := "tiny-roberta"
 	g := fixture.ReadGolden(t, name)
 	dir := copyModel(t, name, "model.onnx", "tokenizer.json")
@@ -393,29 +460,34 @@ type faultyTokenizer struct {
 	failAt int // fail from this EncodeBatch call on (0 = the first)
 }
 
-func (f *faultyTokenizer) EncodeBatch(texts []string) ([][]int32, error) {
+func (f *faultyTokenizer) EncodeBatch(texts []string, workers int) (tokenize.Batch, error) {
 	f.calls++
 	if f.calls-1 < f.failAt {
-		return f.Tokenizer.EncodeBatch(texts)
+		return f.Tokenizer.EncodeBatch(texts, workers)
 	}
 	switch f.fail {
 	case "error":
-		return nil, errors.New("injected tokenizer failure")
+		return tokenize.Batch{}, errors.New("injected tokenizer failure")
 	case "panic":
 		panic("injected tokenizer panic")
 	case "short":
-		ids, err := f.Tokenizer.EncodeBatch(texts)
-		return ids[:len(ids)-1], err
+		b, err := f.Tokenizer.EncodeBatch(texts, workers)
+		b.IDs = b.IDs[:len(b.IDs)-1]
+		return b, err
+	case "bad-truncated":
+		b, err := f.Tokenizer.EncodeBatch(texts, workers)
+		b.Truncated = append(b.Truncated, len(texts))
+		return b, err
 	case "bad-id":
-		ids, err := f.Tokenizer.EncodeBatch(texts)
-		for _, x := range ids {
+		b, err := f.Tokenizer.EncodeBatch(texts, workers)
+		for _, x := range b.IDs {
 			if len(x) > 2 {
 				x[1] = 1 << 30 // far outside the embedding table
 			}
 		}
-		return ids, err
+		return b, err
 	}
-	return f.Tokenizer.EncodeBatch(texts)
+	return f.Tokenizer.EncodeBatch(texts, workers)
 }
 
 // TestFaultsBecomeErrors: a failing or panicking tokenizer and an encoder
@@ -435,6 +507,7 @@ func TestFaultsBecomeErrors(t *testing.T) {
 		{"bad-id", "encoder", 1},
 		{"short", "0 encodings for 1 texts", 0},
 		{"short", "encodings for", 1},
+		{"bad-truncated", "reported text 1 of 1 as truncated", 0},
 	} {
 		t.Run(fmt.Sprintf("%s-at-%d", tc.fail, tc.failAt), func(t *testing.T) {
 			ft := &faultyTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), fail: tc.fail, failAt: tc.failAt}
@@ -512,20 +585,23 @@ func TestSpelledOutSpecialToken(t *testing.T) {
 	}
 }
 
-// recordingTokenizer counts the texts it is asked to tokenize.
+// recordingTokenizer counts the texts it is asked to tokenize and records
+// the goroutines each call was allowed.
 type recordingTokenizer struct {
 	scorer.Tokenizer
-	mu    sync.Mutex
-	texts map[string]int
+	mu      sync.Mutex
+	texts   map[string]int
+	workers []int
 }
 
-func (r *recordingTokenizer) EncodeBatch(texts []string) ([][]int32, error) {
+func (r *recordingTokenizer) EncodeBatch(texts []string, workers int) (tokenize.Batch, error) {
 	r.mu.Lock()
 	for _, s := range texts {
 		r.texts[s]++
 	}
+	r.workers = append(r.workers, workers)
 	r.mu.Unlock()
-	return r.Tokenizer.EncodeBatch(texts)
+	return r.Tokenizer.EncodeBatch(texts, workers)
 }
 
 // TestIDFTokenizesReferencesOnce: with idf, the idf pass's token ids are
@@ -571,15 +647,15 @@ type gatedTokenizer struct {
 	open chan struct{}
 }
 
-func (g *gatedTokenizer) EncodeBatch(texts []string) ([][]int32, error) {
+func (g *gatedTokenizer) EncodeBatch(texts []string, workers int) (tokenize.Batch, error) {
 	if slices.Contains(texts, g.gate) {
 		select {
 		case <-g.open:
 		case <-time.After(time.Minute):
-			return nil, errors.New("the encoder never ran while a later chunk was being tokenized")
+			return tokenize.Batch{}, errors.New("the encoder never ran while a later chunk was being tokenized")
 		}
 	}
-	return g.Tokenizer.EncodeBatch(texts)
+	return g.Tokenizer.EncodeBatch(texts, workers)
 }
 
 // TestTokenizesWhileEncoding: a later chunk is tokenized while earlier
@@ -609,7 +685,7 @@ func TestTokenizesWhileEncoding(t *testing.T) {
 // TestHashPrecisionFromGraph: the hash names the precision the model's
 // weights are stored in, read from the graph, even without a manifest.
 func TestHashPrecisionFromGraph(t *testing.T) {
-	requireORT(t)
+	testkit.RequireORT(t)
 	name := "tiny-roberta"
 	g := fixture.ReadGolden(t, name)
 	for _, fp16 := range []bool{false, true} {
@@ -694,5 +770,60 @@ func TestHashLayer(t *testing.T) {
 				t.Errorf("hash %q lacks the tokenizer fingerprint", s.Hash())
 			}
 		})
+	}
+}
+
+// TestThreadsBoundTokenizer: Options.Threads bounds the tokenizer's
+// goroutines too (the idf pass and the chunks alike); 0 means every core.
+func TestThreadsBoundTokenizer(t *testing.T) {
+	name := "tiny-mbert"
+	g := fixture.ReadGolden(t, name)
+	cands, refs := benchCorpus(t, name, 300)
+	for _, tc := range []struct{ threads, want int }{{1, 1}, {3, 3}, {0, runtime.NumCPU()}} {
+		for _, idf := range []bool{false, true} {
+			rt := &recordingTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), texts: map[string]int{}}
+			s := newFixtureScorer(t, name, g, idf, false, func(o *scorer.Options) { o.Tokenizer, o.Threads = rt, tc.threads })
+			if _, err := s.Score(context.Background(), cands, refs); err != nil {
+				t.Fatal(err)
+			}
+			if len(rt.workers) < 2 {
+				t.Fatalf("threads %d: %d tokenizer calls, want several", tc.threads, len(rt.workers))
+			}
+			for _, w := range rt.workers {
+				if w != tc.want {
+					t.Errorf("threads %d, idf %v: the tokenizer was allowed %d goroutines, want %d", tc.threads, idf, w, tc.want)
+					break
+				}
+			}
+		}
+	}
+}
+
+// TestTruncatedCounted: candidates and reference entries longer than 512
+// tokens are counted (per entry, as empty ones are), those of exactly 512
+// are not, with or without idf (whose pass tokenizes the references) and
+// across chunks.
+func TestTruncatedCounted(t *testing.T) {
+	name := "tiny-mbert"
+	g := fixture.ReadGolden(t, name)
+	long, _ := longCorpus(t, 2, 0)
+	// n CJK characters are n+2 ids with [CLS] and [SEP].
+	han := func(n, from int) string { return strings.Repeat(string([]rune(long[0])[from:from+1]), n) }
+	exact, over := han(510, 5), han(511, 6)
+	cands := []string{long[0], exact, over, "谢谢"}
+	refs := [][]string{{"谢谢"}, {long[1], han(510, 7)}, {"谢谢"}, {han(511, 8), long[0]}}
+	for _, idf := range []bool{false, true} {
+		for _, chunk := range []int{0, 600} {
+			s := newFixtureScorer(t, name, g, idf, false, func(o *scorer.Options) { o.ChunkTokens = chunk })
+			res, err := s.Score(context.Background(), cands, refs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := res.Stats
+			if st.TruncatedCandidates != 2 || st.TruncatedReferences != 3 || st.MaxTokens != 512 {
+				t.Errorf("idf %v, chunk %d: %d candidates and %d references truncated at %d tokens, want 2 and 3 at 512",
+					idf, chunk, st.TruncatedCandidates, st.TruncatedReferences, st.MaxTokens)
+			}
+		}
 	}
 }

@@ -53,7 +53,7 @@ func TestModelsImportCLI(t *testing.T) {
 		})
 	}
 	code, stdout, stderr := runModelsCLI("validate", out)
-	if code != exitOK || !strings.Contains(stdout, "ok (output last_hidden_state float, hidden 64") {
+	if code != exitOK || !strings.Contains(stdout, "ok (output last_hidden_state float32, hidden 64") {
 		t.Errorf("validate: %d %s %s", code, stdout, stderr)
 	}
 	code, stdout, _ = runModelsCLI("info", out)

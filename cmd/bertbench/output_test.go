@@ -12,13 +12,15 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bertbench/bertbench/internal/testkit"
 )
 
 // TestScoreOutputTargets: score -o writes through a symlink (the link
 // stays), into a FIFO in place, "-" to standard output, and a missing
 // folder is named in the error.
 func TestScoreOutputTargets(t *testing.T) {
-	requireORTLib(t)
+	testkit.RequireORT(t)
 	dir := t.TempDir()
 	model := fixturePath(t, "tiny-mbert")
 	cands := writeLines(t, dir, "cands.txt", []string{"今天天气不错。", "谢谢"})

@@ -71,7 +71,7 @@ hash with the system means. --format json prints
 			&cli.StringFlag{Name: "baseline", Usage: "baseline `FILE` (LAYER,P,R,F; the row of the model's layer is used); default: the model manifest's values", TakesFile: true},
 			&cli.IntFlag{Name: "layer", Usage: "the encoder layer `N` the model outputs (needed with --baseline for a folder without bertbench.json)"},
 			&cli.IntFlag{Name: "batch-tokens", Value: scorer.DefaultBatchTokens, Usage: "token budget `N` per encoder batch (sentences × padded length)"},
-			&cli.IntFlag{Name: "threads", Usage: "`N` CPU threads for the encoder and matching (0 = every core)"},
+			&cli.IntFlag{Name: "threads", Usage: "`N` CPU threads for the encoder, the tokenizer and matching (0 = every core)"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output `FORMAT`: " + strings.Join(scoreFormats, ", ")},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the results to `FILE` instead of stdout", TakesFile: true},
 		},
@@ -185,11 +185,15 @@ func scoreOptions(cCtx *cli.Context, model *models.Resolved) (scorer.Options, er
 	return opts, nil
 }
 
-// warnScores tells, on w, about pairs that scored 0 for lack of tokens and
-// about undefined (NaN) scores, as the reference does.
+// warnScores tells, on w, about pairs that scored 0 for lack of tokens,
+// about sentences truncated to the model's length and about undefined
+// (NaN) scores.
 func warnScores(w io.Writer, res *scorer.Result) {
 	if e := res.Stats; e.EmptyCandidates+e.EmptyReferences > 0 {
 		fmt.Fprintf(w, "bertbench: warning: %d empty candidate(s) and %d empty reference(s) (no tokens); their pairs score 0, as in the reference\n", e.EmptyCandidates, e.EmptyReferences)
+	}
+	if e := res.Stats; e.TruncatedCandidates+e.TruncatedReferences > 0 {
+		fmt.Fprintf(w, "bertbench: warning: %d candidate(s) and %d reference(s) are longer than %d tokens; their scores cover only the first %d tokens (the reference truncates the same way, silently)\n", e.TruncatedCandidates, e.TruncatedReferences, e.MaxTokens, e.MaxTokens)
 	}
 	if n := undefinedPairs(res); n > 0 {
 		fmt.Fprintf(w, "bertbench: warning: %d of %d pairs have an undefined P or R (every token of a side weighs 0: under idf, or spelled-out special tokens only); they are NaN (null in JSON), as in the reference, and so are the means\n", n, len(res.Pairs))

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/bertbench/bertbench/internal/fixture"
-	"github.com/bertbench/bertbench/ortlib"
+	"github.com/bertbench/bertbench/internal/testkit"
 )
 
 // fixturePath is the path of a fixture folder, or of a file in it.
@@ -57,17 +57,10 @@ func writeLines(t *testing.T, dir, name string, lines []string) string {
 	return path
 }
 
-func requireORTLib(t *testing.T) {
-	t.Helper()
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed: run `make ort` (%v)", err)
-	}
-}
-
 // TestScoreCLIGolden runs every golden case of every fixture through
 // `bertbench score --format json` and compares with the reference.
 func TestScoreCLIGolden(t *testing.T) {
-	requireORTLib(t)
+	testkit.RequireORT(t)
 	for _, name := range fixture.Names() {
 		t.Run(name, func(t *testing.T) {
 			g := fixture.ReadGolden(t, name)
@@ -98,22 +91,17 @@ func TestScoreCLIGolden(t *testing.T) {
 				if !strings.HasPrefix(got.Hash, name+"_L") {
 					t.Errorf("hash %q does not start with %s_L", got.Hash, name)
 				}
-				if len(got.Pairs) != len(c.PRF) {
-					t.Fatalf("case %s: %d pairs, want %d", c.Label, len(got.Pairs), len(c.PRF))
-				}
-				for i, w := range c.PRF {
-					gp := [3]*float64{got.Pairs[i].P, got.Pairs[i].R, got.Pairs[i].F}
-					for k := range 3 {
-						switch {
-						case math.IsNaN(w[k]) || gp[k] == nil:
-							if math.IsNaN(w[k]) != (gp[k] == nil) {
-								t.Errorf("case %s pair %d %c: got %v, want %v (null = NaN)", c.Label, i, "PRF"[k], gp[k], w[k])
-							}
-						case math.Abs(*gp[k]-w[k]) > 1e-5:
-							t.Errorf("case %s pair %d %c: got %.8f, want %.8f", c.Label, i, "PRF"[k], *gp[k], w[k])
+				// null is NaN.
+				rows := make([][3]float64, len(got.Pairs))
+				for i, p := range got.Pairs {
+					for k, v := range []*float64{p.P, p.R, p.F} {
+						rows[i][k] = math.NaN()
+						if v != nil {
+							rows[i][k] = *v
 						}
 					}
 				}
+				testkit.ComparePRF(t, "case "+c.Label, rows, c.PRF, 1e-5)
 			}
 		})
 	}
@@ -121,7 +109,7 @@ func TestScoreCLIGolden(t *testing.T) {
 
 // TestScoreCLIErrors checks exit codes and messages for bad input.
 func TestScoreCLIErrors(t *testing.T) {
-	requireORTLib(t)
+	testkit.RequireORT(t)
 	dir := t.TempDir()
 	model := fixturePath(t, "tiny-mbert")
 	cands := writeLines(t, dir, "cands.txt", []string{"今天天气不错。", "", "谢谢"})
@@ -214,7 +202,7 @@ func copyFile(t *testing.T, from, to string) {
 // TestScoreCLIFormats checks each output format's shape, stdin, -o and
 // that empty lines are scored (0) rather than skipped.
 func TestScoreCLIFormats(t *testing.T) {
-	requireORTLib(t)
+	testkit.RequireORT(t)
 	dir := t.TempDir()
 	model := fixturePath(t, "tiny-mbert")
 	candLines := []string{"今天天气不错。", "", "谢谢", "   "}
@@ -336,7 +324,7 @@ func mustRun(t *testing.T, args ...string) string {
 // undefined P and R, written as null with a warning, as the reference
 // gives NaN.
 func TestScoreCLIUndefined(t *testing.T) {
-	requireORTLib(t)
+	testkit.RequireORT(t)
 	dir := t.TempDir()
 	cands := writeLines(t, dir, "c.txt", []string{"苹果"})
 	refs := writeLines(t, dir, "r.txt", []string{"苹果"})
@@ -346,5 +334,23 @@ func TestScoreCLIUndefined(t *testing.T) {
 	}
 	if !strings.Contains(stdout, `{"P": null, "R": null, "F": 0}`) || !strings.Contains(stderr, "undefined P or R") {
 		t.Errorf("stdout %s\nstderr %s", stdout, stderr)
+	}
+}
+
+// TestScoreCLITruncated: sentences longer than 512 tokens are scored on
+// their first 512, with one warning on stderr that says how many.
+func TestScoreCLITruncated(t *testing.T) {
+	testkit.RequireORT(t)
+	dir := t.TempDir()
+	long := strings.Repeat("天气", 300) // 602 ids with [CLS] and [SEP]
+	cands := writeLines(t, dir, "c.txt", []string{long, "谢谢", long + "很好"})
+	refs := writeLines(t, dir, "r.txt", []string{"谢谢", long, "谢谢"})
+	code, _, stderr := runCLI(t, "", "score", "--model", fixturePath(t, "tiny-mbert"), "-c", cands, "-r", refs)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := "bertbench: warning: 2 candidate(s) and 1 reference(s) are longer than 512 tokens; their scores cover only the first 512 tokens"
+	if !strings.Contains(stderr, want) || strings.Count(stderr, "longer than") != 1 {
+		t.Errorf("stderr %q, want one warning %q", stderr, want)
 	}
 }

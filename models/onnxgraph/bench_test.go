@@ -8,6 +8,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 )
@@ -17,7 +18,7 @@ import (
 // weights) with ONNX Runtime's optimizations off and on, in float32 and
 // float16, on the CPU: what the fused graph buys, per 3 layers.
 func BenchmarkEncoderLayer(b *testing.B) {
-	loadORT(b)
+	testkit.RequireORT(b)
 	for _, fp16 := range []bool{false, true} {
 		dir := b.TempDir()
 		if _, err := models.Synth(context.Background(), dir, models.SynthOptions{Hidden: 768, Layers: 3, Heads: 12, Intermediate: 3072, Vocab: 2000, Keep: 3, Seed: 1, FP16: fp16}); err != nil {

@@ -10,22 +10,15 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 	"github.com/bertbench/bertbench/models/onnxpb"
 	"github.com/bertbench/bertbench/models/safetensors"
-	"github.com/bertbench/bertbench/ortlib"
 )
 
 var fixtures = fixture.Names()
 
 func fixtureDir(name string) string { return filepath.Join("..", "..", "testdata", "bertscore", name) }
-
-func loadORT(t testing.TB) {
-	t.Helper()
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed (run `make ort`): %v", err)
-	}
-}
 
 // buildFixture builds the fixture's encoder cut at layer into dir.
 func buildFixture(t testing.TB, name string, opts onnxgraph.Options, dir string) (string, *onnxgraph.Config) {
@@ -102,7 +95,7 @@ func runEncoder(t testing.TB, path string, bert bool, ids []int64, level ort.Gra
 // TestBuiltEncoderMatchesHiddenStates checks the Go-built encoder, cut at
 // every layer 0..N, against the reference's hidden states of that layer.
 func TestBuiltEncoderMatchesHiddenStates(t *testing.T) {
-	loadORT(t)
+	testkit.RequireORT(t)
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
 			cases := fixture.ReadHiddenStates(t, name)
@@ -141,7 +134,7 @@ func TestBuiltEncoderMatchesHiddenStates(t *testing.T) {
 // (what models over 2 GB need) and checks ONNX Runtime gives the same
 // output as with inline weights.
 func TestExternalDataLoads(t *testing.T) {
-	loadORT(t)
+	testkit.RequireORT(t)
 	cfg, err := onnxgraph.ReadConfig(filepath.Join(fixtureDir("tiny-mbert"), "config.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +177,7 @@ func TestExternalDataLoads(t *testing.T) {
 // batch and checks every real token's vector equals the one-sentence run:
 // the mask and (for RoBERTa) the mask-derived positions keep padding out.
 func TestPaddingInvariance(t *testing.T) {
-	loadORT(t)
+	testkit.RequireORT(t)
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
 			cases := fixture.ReadHiddenStates(t, name)

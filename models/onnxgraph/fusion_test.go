@@ -9,6 +9,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 	"github.com/bertbench/bertbench/models/onnxpb"
 )
@@ -18,7 +19,7 @@ import (
 // Attention per layer, LayerNorm fused (SkipLayerNormalization after each
 // residual), and GELU fused with its bias.
 func TestORTFusesBuiltEncoder(t *testing.T) {
-	loadORT(t)
+	testkit.RequireORT(t)
 	tests := []struct {
 		fixture string
 		layer   int

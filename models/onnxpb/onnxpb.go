@@ -7,7 +7,11 @@
 // Load function, so a model much larger than memory headroom can be written.
 package onnxpb
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/bertbench/bertbench/modelspec"
+)
 
 // DataType is TensorProto.DataType.
 type DataType int32
@@ -233,4 +237,40 @@ func (d Dim) String() string {
 		return "?"
 	}
 	return itoa(d.Value)
+}
+
+// FedInputs returns the graph's inputs that are fed at run time, leaving
+// out the weights (initializers) that old exporters list as inputs too.
+func (g *Graph) FedInputs() []ValueInfo {
+	weights := make(map[string]bool, len(g.Initializers))
+	for _, t := range g.Initializers {
+		weights[t.Name] = true
+	}
+	var out []ValueInfo
+	for _, v := range g.Inputs {
+		if !weights[v.Name] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Describe describes the graph's fed inputs (see FedInputs) and its
+// outputs as modelspec.Check takes them.
+func (g *Graph) Describe() (inputs, outputs []modelspec.Value) {
+	return specValues(g.FedInputs()), specValues(g.Outputs)
+}
+
+func specValues(vs []ValueInfo) []modelspec.Value {
+	out := make([]modelspec.Value, len(vs))
+	for i, v := range vs {
+		out[i] = modelspec.Value{Name: v.Name, Type: modelspec.DataType(v.ElemType)}
+		if v.Shape != nil {
+			out[i].Shape = make([]modelspec.Dim, len(v.Shape))
+			for k, d := range v.Shape {
+				out[i].Shape[k] = modelspec.Dim{Value: d.Value, Param: d.Param}
+			}
+		}
+	}
+	return out
 }

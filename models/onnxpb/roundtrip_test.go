@@ -10,8 +10,8 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models/onnxpb"
-	"github.com/bertbench/bertbench/ortlib"
 )
 
 // TestRoundTripTorchExports reads each fixture's model.onnx (exported by
@@ -21,9 +21,7 @@ import (
 // tensor byte, writing is a fixpoint, and ONNX Runtime computes the very
 // same hidden states from the rewritten file.
 func TestRoundTripTorchExports(t *testing.T) {
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed (run `make ort`): %v", err)
-	}
+	testkit.RequireORT(t)
 	for _, fixture := range []string{"tiny-mbert", "tiny-bert-uncased", "tiny-roberta"} {
 		t.Run(fixture, func(t *testing.T) {
 			src := filepath.Join("..", "..", "testdata", "bertscore", fixture, "model.onnx")

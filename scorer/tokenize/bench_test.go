@@ -61,11 +61,11 @@ func BenchmarkEncodeBatch(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				ids, err := tok.EncodeBatch(texts)
+				batch, err := tok.EncodeBatch(texts, 0)
 				if err != nil {
 					b.Fatal(err)
 				}
-				for _, x := range ids {
+				for _, x := range batch.IDs {
 					tokens += len(x)
 				}
 			}

@@ -72,7 +72,7 @@ func TestReferenceTokens(t *testing.T) {
 			if len(want.Strings) == 0 || len(want.Slow.IDs) != len(want.Strings) || len(want.Fast.IDs) != len(want.Strings) {
 				t.Fatalf("tokens.json: %d strings, %d slow, %d fast", len(want.Strings), len(want.Slow.IDs), len(want.Fast.IDs))
 			}
-			batch, err := tok.EncodeBatch(want.Strings)
+			batch, err := tok.EncodeBatch(want.Strings, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,8 +89,8 @@ func TestReferenceTokens(t *testing.T) {
 						t.Errorf("Encode(%s) = %v, %s reference %v", quote(s), got, ref.path, ref.ids)
 					}
 				}
-				if !slices.Equal(batch[i], got) {
-					t.Errorf("EncodeBatch[%d] = %v, Encode = %v", i, batch[i], got)
+				if !slices.Equal(batch.IDs[i], got) {
+					t.Errorf("EncodeBatch[%d] = %v, Encode = %v", i, batch.IDs[i], got)
 				}
 			}
 		})

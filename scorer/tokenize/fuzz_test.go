@@ -43,8 +43,8 @@ func FuzzEncode(f *testing.F) {
 			if err != nil || !slices.Equal(ids, again) {
 				t.Fatalf("%s: Encode(%s) not deterministic: %v then %v, %v", tok.Path(), quote(text), ids, again, err)
 			}
-			batch, err := tok.EncodeBatch([]string{text, text})
-			if err != nil || !slices.Equal(batch[0], ids) || !slices.Equal(batch[1], ids) {
+			batch, err := tok.EncodeBatch([]string{text, text}, 0)
+			if err != nil || !slices.Equal(batch.IDs[0], ids) || !slices.Equal(batch.IDs[1], ids) {
 				t.Fatalf("%s: EncodeBatch(%s) = %v, %v; Encode = %v", tok.Path(), quote(text), batch, err, ids)
 			}
 			padded, err := tok.Encode(" \u3000\t" + text + "\n\u00a0")

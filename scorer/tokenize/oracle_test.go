@@ -142,10 +142,11 @@ func compareWithOracle(t *testing.T, o *oracle, path string, texts []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := tok.EncodeBatch(texts)
+	batch, err := tok.EncodeBatch(texts, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := batch.IDs
 	mismatches := 0
 	for i := range texts {
 		if slices.Equal(got[i], want[i]) {

@@ -325,23 +325,30 @@ func (t *Tokenizer) Encode(text string) (ids []int32, err error) {
 		sc = &scratch{}
 	}
 	defer t.scratch.Put(sc)
-	return t.encode(sc, text)
+	ids, _, err = t.encode(sc, text)
+	return ids, err
 }
 
-func (t *Tokenizer) encode(sc *scratch, text string) (ids []int32, err error) {
+// encode encodes text and reports whether it was truncated: whether its
+// full encoding has more than t.maxLen ids.
+func (t *Tokenizer) encode(sc *scratch, text string) (ids []int32, truncated bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			ids, err = nil, fmt.Errorf("tokenize: %s: internal error encoding %q: %v", t.path, truncateForError(text), r)
+			ids, truncated, err = nil, false, fmt.Errorf("tokenize: %s: internal error encoding %q: %v", t.path, truncateForError(text), r)
 		}
 	}()
 	if !utf8.ValidString(text) {
 		text = replaceInvalidUTF8(text)
 	}
 	text = pyStrip(text)
-	limit := t.maxLen - len(t.prefix) - len(t.suffix)
-	out := make([]int32, 0, min(limit, len(text)/3+8)+len(t.prefix)+len(t.suffix))
+	keep := t.maxLen - len(t.prefix) - len(t.suffix)
+	out := make([]int32, 0, min(keep, len(text)/3+8)+len(t.prefix)+len(t.suffix)+1)
 	out = append(out, t.prefix...)
-	limit += len(t.prefix)
+	keep += len(t.prefix)
+	// Encoding goes on to one id past what is kept: the ids before the cut
+	// are the same (see segmentEncoder), and an id past it says the text
+	// was truncated.
+	limit := keep + 1
 	pos, prevEnd := 0, 0
 	for pos < len(text) && len(out) < limit {
 		start, end, id, ok := t.added.find(text, pos, prevEnd)
@@ -356,66 +363,92 @@ func (t *Tokenizer) encode(sc *scratch, text string) (ids []int32, err error) {
 		}
 		pos, prevEnd = end, end
 	}
-	if len(out) > limit {
-		out = out[:limit]
+	if len(out) > keep {
+		out, truncated = out[:keep], true
 	}
-	return append(out, t.suffix...), nil
+	return append(out, t.suffix...), truncated, nil
 }
 
-// EncodeBatch encodes texts in parallel (up to GOMAXPROCS goroutines); the
-// result has one id slice per text, in order.
-func (t *Tokenizer) EncodeBatch(texts []string) ([][]int32, error) {
-	out := make([][]int32, len(texts))
-	workers := min(runtime.GOMAXPROCS(0), (len(texts)+63)/64)
-	if workers <= 1 {
-		sc := &scratch{}
-		for i, s := range texts {
-			ids, err := t.encode(sc, s)
-			if err != nil {
-				return nil, fmt.Errorf("text %d: %w", i, err)
-			}
-			out[i] = ids
-		}
-		return out, nil
+// Batch is what EncodeBatch returns.
+type Batch struct {
+	// IDs holds one id slice per text, in order.
+	IDs [][]int32
+	// Truncated lists, in increasing order, the indices of the texts whose
+	// full encoding has more than MaxLen ids: they were cut to their first
+	// MaxLen−len(suffix) ids, then the suffix, as Hugging Face's
+	// truncation does.
+	Truncated []int
+}
+
+// batchChunk is how many consecutive texts an EncodeBatch worker takes at
+// a time.
+const batchChunk = 64
+
+// batchWorkers is the number of goroutines EncodeBatch uses for n texts
+// with at most max of them (max <= 0: GOMAXPROCS).
+func batchWorkers(n, max int) int {
+	if max <= 0 {
+		max = runtime.GOMAXPROCS(0)
 	}
+	return min(max, (n+batchChunk-1)/batchChunk)
+}
+
+// EncodeBatch encodes texts in parallel, on at most workers goroutines
+// (workers <= 0 means GOMAXPROCS), and reports which were truncated.
+func (t *Tokenizer) EncodeBatch(texts []string, workers int) (Batch, error) {
+	out := make([][]int32, len(texts))
+	truncated := make([]bool, len(texts))
+	workers = batchWorkers(len(texts), workers)
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		first  error
 		firstI = len(texts)
 	)
-	const chunk = 64
-	next := make(chan int, (len(texts)+chunk-1)/chunk)
-	for i := 0; i < len(texts); i += chunk {
-		next <- i
-	}
-	close(next)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := &scratch{}
-			for lo := range next {
-				for i := lo; i < min(lo+chunk, len(texts)); i++ {
-					ids, err := t.encode(sc, texts[i])
-					if err != nil {
-						mu.Lock()
-						if i < firstI {
-							first, firstI = err, i
-						}
-						mu.Unlock()
-						continue
-					}
-					out[i] = ids
+	encodeRange := func(sc *scratch, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ids, cut, err := t.encode(sc, texts[i])
+			if err != nil {
+				mu.Lock()
+				if i < firstI {
+					first, firstI = err, i
 				}
+				mu.Unlock()
+				return
 			}
-		}()
+			out[i], truncated[i] = ids, cut
+		}
 	}
-	wg.Wait()
+	if workers <= 1 {
+		encodeRange(&scratch{}, 0, len(texts))
+	} else {
+		next := make(chan int, (len(texts)+batchChunk-1)/batchChunk)
+		for i := 0; i < len(texts); i += batchChunk {
+			next <- i
+		}
+		close(next)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sc := &scratch{}
+				for lo := range next {
+					encodeRange(sc, lo, min(lo+batchChunk, len(texts)))
+				}
+			}()
+		}
+		wg.Wait()
+	}
 	if first != nil {
-		return nil, fmt.Errorf("text %d: %w", firstI, first)
+		return Batch{}, fmt.Errorf("text %d: %w", firstI, first)
 	}
-	return out, nil
+	b := Batch{IDs: out}
+	for i, cut := range truncated {
+		if cut {
+			b.Truncated = append(b.Truncated, i)
+		}
+	}
+	return b, nil
 }
 
 // IsSpecial reports whether id is one of the special tokens the
