@@ -11,7 +11,7 @@ require (
 	github.com/sugarme/tokenizer v0.3.0
 	github.com/urfave/cli/v2 v2.27.7
 	github.com/x448/float16 v0.8.4
-	github.com/yalue/onnxruntime_go v1.27.0
+	github.com/yalue/onnxruntime_go v1.35.0
 	golang.org/x/sync v0.17.0
 	golang.org/x/sys v0.46.0
 	golang.org/x/term v0.44.0
