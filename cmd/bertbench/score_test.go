@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/internal/testkit"
 )
 
@@ -60,7 +61,7 @@ func writeLines(t *testing.T, dir, name string, lines []string) string {
 // TestScoreCLIGolden runs every golden case of every fixture through
 // `bertbench score --format json` and compares with the reference.
 func TestScoreCLIGolden(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	for _, name := range fixture.Names() {
 		t.Run(name, func(t *testing.T) {
 			g := fixture.ReadGolden(t, name)
@@ -109,7 +110,7 @@ func TestScoreCLIGolden(t *testing.T) {
 
 // TestScoreCLIErrors checks exit codes and messages for bad input.
 func TestScoreCLIErrors(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	model := fixturePath(t, "tiny-mbert")
 	cands := writeLines(t, dir, "cands.txt", []string{"今天天气不错。", "", "谢谢"})
@@ -202,7 +203,7 @@ func copyFile(t *testing.T, from, to string) {
 // TestScoreCLIFormats checks each output format's shape, stdin, -o and
 // that empty lines are scored (0) rather than skipped.
 func TestScoreCLIFormats(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	model := fixturePath(t, "tiny-mbert")
 	candLines := []string{"今天天气不错。", "", "谢谢", "   "}
@@ -324,7 +325,7 @@ func mustRun(t *testing.T, args ...string) string {
 // undefined P and R, written as null with a warning, as the reference
 // gives NaN.
 func TestScoreCLIUndefined(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	cands := writeLines(t, dir, "c.txt", []string{"苹果"})
 	refs := writeLines(t, dir, "r.txt", []string{"苹果"})
@@ -340,7 +341,7 @@ func TestScoreCLIUndefined(t *testing.T) {
 // TestScoreCLITruncated: sentences longer than 512 tokens are scored on
 // their first 512, with one warning on stderr that says how many.
 func TestScoreCLITruncated(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	long := strings.Repeat("天气", 300) // 602 ids with [CLS] and [SEP]
 	cands := writeLines(t, dir, "c.txt", []string{long, "谢谢", long + "很好"})

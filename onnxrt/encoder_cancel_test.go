@@ -1,17 +1,16 @@
 //go:build unix
 
-package scorer
+package onnxrt
 
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/scorer"
 )
 
 // cpuTime is the CPU time the process has used so far, all threads.
@@ -33,12 +32,7 @@ func cpuTime(t *testing.T) time.Duration {
 // quarter of that into a run lands mid-run. The encoder still works
 // afterwards (the run options, not the session, were terminated).
 func TestEncodeCancel(t *testing.T) {
-	testkit.RequireORT(t)
-	e, err := NewEncoder(filepath.Join("..", "testdata", "bertscore", "tiny-mbert", "model.onnx"), EncoderOptions{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openEncoder(t, fixtureModel("tiny-mbert"), EncoderOptions{Threads: 1})
 	ids := make([][]int32, 64)
 	for i := range ids {
 		ids[i] = make([]int32, 512)
@@ -46,7 +40,7 @@ func TestEncodeCancel(t *testing.T) {
 			ids[i][k] = int32(5 + (i*31+k)%1000)
 		}
 	}
-	want, _, _, err := e.Encode(context.Background(), ids[:2], 0)
+	want, err := e.Encode(context.Background(), scorer.Batch{IDs: ids[:2]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +49,7 @@ func TestEncodeCancel(t *testing.T) {
 	var cpu time.Duration
 	for range 2 {
 		before := cpuTime(t)
-		if _, _, _, err := e.Encode(context.Background(), ids, 0); err != nil {
+		if _, err := e.Encode(context.Background(), scorer.Batch{IDs: ids}); err != nil {
 			t.Fatal(err)
 		}
 		cpu = cpuTime(t) - before
@@ -64,7 +58,7 @@ func TestEncodeCancel(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, _, err := e.Encode(ctx, ids, 0); !errors.Is(err, context.Canceled) {
+	if _, err := e.Encode(ctx, scorer.Batch{IDs: ids}); !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled context: error %v, want context.Canceled", err)
 	}
 	for _, part := range []time.Duration{10, 4} {
@@ -72,7 +66,7 @@ func TestEncodeCancel(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		timer := time.AfterFunc(delay, cancel)
 		start := time.Now()
-		_, _, _, err := e.Encode(ctx, ids, 0)
+		_, err := e.Encode(ctx, scorer.Batch{IDs: ids})
 		took := time.Since(start)
 		timer.Stop()
 		cancel()
@@ -80,9 +74,9 @@ func TestEncodeCancel(t *testing.T) {
 			t.Errorf("cancelled %v into a run that needs %v of CPU: error %v after %v, want context.Canceled (the running batch was not stopped)", delay, cpu, err, took)
 		}
 		t.Logf("cancelled %v in: returned after %v", delay, took)
-		got, _, _, err := e.Encode(context.Background(), ids[:2], 0)
-		if err != nil || !slices.Equal(got, want) {
-			t.Fatalf("after a cancelled run (%v): %v, output equal %v", delay, err, slices.Equal(got, want))
+		got, err := e.Encode(context.Background(), scorer.Batch{IDs: ids[:2]})
+		if err != nil || !slices.Equal(got.Data, want.Data) {
+			t.Fatalf("after a cancelled run (%v): %v, output equal %v", delay, err, slices.Equal(got.Data, want.Data))
 		}
 	}
 }
