@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -186,7 +188,8 @@ func sessionOptions(opts EncoderOptions) (*ort.SessionOptions, error) {
 }
 
 // readModel reads the model at path statically and returns it with the
-// hex sha256 of the file, both from one pass over it.
+// hex sha256 of its weights: of the file (read once, for both), then, for
+// a model with external data, of each data file's name and bytes in turn.
 func readModel(path string) (*onnxpb.Model, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -207,6 +210,21 @@ func readModel(path string) (*onnxpb.Model, string, error) {
 	// the rest of the file goes into the digest too.
 	if _, err := io.Copy(h, f); err != nil {
 		return nil, "", err
+	}
+	for _, loc := range m.ExternalFiles() {
+		if filepath.IsAbs(loc) || strings.Contains(filepath.ToSlash(loc), "../") {
+			return nil, "", fmt.Errorf("external data location %q: must be a file beside the model", loc)
+		}
+		x, err := os.Open(filepath.Join(filepath.Dir(path), loc))
+		if err != nil {
+			return nil, "", fmt.Errorf("external data: %w", err)
+		}
+		fmt.Fprintf(h, "\x00%s\x00", loc)
+		_, err = io.Copy(h, x)
+		x.Close()
+		if err != nil {
+			return nil, "", fmt.Errorf("external data %s: %w", loc, err)
+		}
 	}
 	return m, hex.EncodeToString(h.Sum(nil)), nil
 }

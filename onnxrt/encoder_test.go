@@ -14,6 +14,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/bertbench/bertbench/models/onnxpb"
 	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/scorer"
 )
@@ -262,5 +263,54 @@ func TestCUDADevice(t *testing.T) {
 		if d := hc.Data[i] - hg.Data[i]; d > 1e-5 || d < -1e-5 {
 			t.Fatalf("value %d: cpu %v, cuda %v", i, hc.Data[i], hg.Data[i])
 		}
+	}
+}
+
+// TestWeightsDigestCoversExternalData: a model whose weights lie in an
+// external data file is named by those weights too: the digest changes
+// with one weight's bytes, though model.onnx does not.
+func TestWeightsDigestCoversExternalData(t *testing.T) {
+	requireORT(t)
+	m, err := onnxpb.ReadFile(fixtureModel("tiny-mbert"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.onnx")
+	if err := onnxpb.WriteFile(path, m, onnxpb.WriteOptions{ExternalDataThreshold: -1}); err != nil {
+		t.Fatal(err)
+	}
+	ext, err := onnxpb.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := ext.ExternalFiles()
+	if len(files) != 1 {
+		t.Fatalf("external files %v, want one", files)
+	}
+	before := openEncoder(t, path, EncoderOptions{Threads: 1}).Info().WeightsDigest
+	inline := openEncoder(t, fixtureModel("tiny-mbert"), EncoderOptions{Threads: 1}).Info().WeightsDigest
+	if before == inline {
+		t.Error("the external-data model has the inline model's digest")
+	}
+	onnx, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, files[0])
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 1
+	if err := os.WriteFile(data, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	after := openEncoder(t, path, EncoderOptions{Threads: 1}).Info().WeightsDigest
+	if again, _ := os.ReadFile(path); !slices.Equal(again, onnx) {
+		t.Fatal("model.onnx changed")
+	}
+	if after == before {
+		t.Error("changing a weight in the external data left the digest as it was")
 	}
 }
