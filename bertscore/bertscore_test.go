@@ -54,7 +54,8 @@ func rows(ps []scorer.PRF) [][3]float64 {
 
 // TestTwoScorersOneSession: one Model, opened once, serves a plain scorer
 // and an idf+rescale one on its one encoder session, and both give the
-// reference's scores; closing the Model closes the session they share.
+// reference's scores; closing the Model closes the session they share. It
+// runs on $BERTBENCH_TEST_DEVICE (the CPU by default).
 func TestTwoScorersOneSession(t *testing.T) {
 	for _, name := range fixture.Names() {
 		t.Run(name, func(t *testing.T) {
@@ -63,7 +64,8 @@ func TestTwoScorersOneSession(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := open(t, fixture.Dir(t, name), bertscore.Options{Layer: g.Meta.NumLayers, Threads: 1})
+			dev := orttest.Device(t)
+			m := open(t, fixture.Dir(t, name), bertscore.Options{Layer: g.Meta.NumLayers, Threads: 1, Device: dev})
 			plain := newScorer(t, m, bertscore.ScorerOptions{})
 			both := newScorer(t, m, bertscore.ScorerOptions{IDF: true, Rescale: true, BaselineTable: tab})
 			if plain.Encoder() != scorer.Encoder(m.Encoder()) || both.Encoder() != scorer.Encoder(m.Encoder()) {
@@ -85,8 +87,8 @@ func TestTwoScorersOneSession(t *testing.T) {
 				}
 				worst := testkit.ComparePRF(t, c.Label, rows(res.Pairs), c.PRF, goldenTol)
 				t.Logf("%s (idf %v, rescale %v): worst |Δ| %.2g", c.Label, c.IDF, c.Rescale, worst)
-				if got := res.Config.Runtime.Device; got != "cpu" {
-					t.Errorf("device %q, want cpu", got)
+				if got := res.Config.Runtime.Device; got != dev.String() {
+					t.Errorf("device %q, want %s", got, dev)
 				}
 			}
 			if plain.Config().SameScores(both.Config()) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/bertbench/bertbench/internal/fixture"
@@ -14,11 +15,12 @@ import (
 	"github.com/bertbench/bertbench/scorer"
 )
 
-// fixtureEncoder opens a fixture's model.onnx on the CPU (closed when the
-// test ends).
+// fixtureEncoder opens a fixture's model.onnx on the test device (the
+// CPU unless $BERTBENCH_TEST_DEVICE says otherwise; closed when the test
+// ends).
 func fixtureEncoder(t testing.TB, name string) *onnxrt.Encoder {
 	t.Helper()
-	return orttest.Encoder(t, fixture.Path(t, name, "model.onnx"), onnxrt.EncoderOptions{})
+	return orttest.Encoder(t, fixture.Path(t, name, "model.onnx"), onnxrt.EncoderOptions{Device: orttest.Device(t)})
 }
 
 // fixtureBaseline is the row of the fixture's baseline file for its layer.
@@ -96,6 +98,9 @@ func TestGolden(t *testing.T) {
 					t.Fatalf("%s: %v", label, err)
 				}
 				comparePRF(t, label, res.Pairs, c.PRF, goldenTol)
+				if dev := orttest.Device(t).String(); res.Config.Runtime.Device != dev || !strings.Contains(res.Hash, ",provider="+orttest.Device(t).Kind.String()+",fp32") {
+					t.Errorf("%s: ran on %q (hash %s), want %s", label, res.Config.Runtime.Device, res.Hash, dev)
+				}
 			}
 			for _, want := range fixture.Labels() {
 				if !seen[want] {

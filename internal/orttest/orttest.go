@@ -6,6 +6,7 @@
 package orttest
 
 import (
+	"os"
 	"testing"
 
 	"github.com/bertbench/bertbench/onnxrt"
@@ -20,6 +21,23 @@ func Require(t testing.TB) *onnxrt.Runtime {
 		t.Fatalf("ONNX Runtime is needed: run `make ort` or set %s (%v)", onnxrt.EnvVar, err)
 	}
 	return rt
+}
+
+// DeviceEnv names the environment variable that moves the parity tests
+// (the golden scores, the shared-session test) to another device:
+// BERTBENCH_TEST_DEVICE=cuda runs them on the GPU, so the same
+// expectations hold per device. Unset, they run on the CPU.
+const DeviceEnv = "BERTBENCH_TEST_DEVICE"
+
+// Device is the device the parity tests run on ($BERTBENCH_TEST_DEVICE,
+// the CPU by default); a malformed value fails the test.
+func Device(t testing.TB) onnxrt.Device {
+	t.Helper()
+	d, err := onnxrt.ParseDevice(os.Getenv(DeviceEnv))
+	if err != nil {
+		t.Fatalf("$%s: %v", DeviceEnv, err)
+	}
+	return d
 }
 
 // Encoder opens the encoder at path with opts (the CPU when zero) and

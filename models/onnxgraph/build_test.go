@@ -45,11 +45,11 @@ func buildFixture(t testing.TB, name string, opts onnxgraph.Options, dir string)
 }
 
 // runEncoder runs a one-sentence batch through an onnxrt encoder on the
-// CPU, with ONNX Runtime's graph optimizations on or off, and returns
-// [seq][hidden].
+// test device (the CPU unless $BERTBENCH_TEST_DEVICE says otherwise), with
+// ONNX Runtime's graph optimizations on or off, and returns [seq][hidden].
 func runEncoder(t testing.TB, path string, ids []int64, optimized bool) [][]float32 {
 	t.Helper()
-	e := orttest.Encoder(t, path, onnxrt.EncoderOptions{Threads: 1, DisableOptimizations: !optimized})
+	e := orttest.Encoder(t, path, onnxrt.EncoderOptions{Threads: 1, DisableOptimizations: !optimized, Device: orttest.Device(t)})
 	h, err := e.Encode(context.Background(), scorer.Batch{IDs: [][]int32{toInt32(ids)}})
 	if err != nil {
 		t.Fatalf("running %s: %v", path, err)
@@ -163,7 +163,7 @@ func TestPaddingInvariance(t *testing.T) {
 			for _, c := range cases {
 				b.IDs = append(b.IDs, toInt32(c.IDs))
 			}
-			e := orttest.Encoder(t, path, onnxrt.EncoderOptions{Threads: 1})
+			e := orttest.Encoder(t, path, onnxrt.EncoderOptions{Threads: 1, Device: orttest.Device(t)})
 			batch, err := e.Encode(context.Background(), b)
 			if err != nil {
 				t.Fatal(err)
