@@ -2,8 +2,6 @@ package onnxrt
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -11,7 +9,10 @@ import (
 // TestOnlyCgoPackage: of the module's packages, onnxrt alone uses cgo, and
 // it alone imports onnxruntime_go.
 func TestOnlyCgoPackage(t *testing.T) {
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed on PATH: %v", err)
+	}
 	out, err := exec.Command(gobin, "list", "-f", "{{.ImportPath}} {{len .CgoFiles}} {{join .Imports \",\"}}", "github.com/bertbench/bertbench/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

@@ -2,8 +2,6 @@ package scorer_test
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -11,7 +9,10 @@ import (
 // goList runs `go list` with args in the module and returns its lines.
 func goList(t *testing.T, args ...string) []string {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed on PATH: %v", err)
+	}
 	out, err := exec.Command(gobin, append([]string{"list"}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list %v: %v\n%s", args, err, out)
