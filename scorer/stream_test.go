@@ -174,11 +174,12 @@ func TestFakeEncoder(t *testing.T) {
 	}
 }
 
-// pairsOf yields the pairs one by one, counting how many were taken.
-func pairsOf(cands []string, refs [][]string, taken *int) iter.Seq2[scorer.Pair, error] {
+// pairsOf yields the pairs one by one, counting how many were taken (the
+// scorer reads them on a goroutine of its own).
+func pairsOf(cands []string, refs [][]string, taken *atomic.Int64) iter.Seq2[scorer.Pair, error] {
 	return func(yield func(scorer.Pair, error) bool) {
 		for i := range cands {
-			*taken = i + 1
+			taken.Store(int64(i + 1))
 			if !yield(scorer.Pair{Cand: cands[i], Refs: refs[i]}, nil) {
 				return
 			}
@@ -206,7 +207,8 @@ func TestStreamChunks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			taken, next, chunks, widest, ahead := 0, 0, 0, 0, 0
+			var taken atomic.Int64
+			next, chunks, widest, ahead := 0, 0, 0, 0
 			var got []scorer.PRF
 			sum, err := s.Stream(context.Background(), pairsOf(cands, refs, &taken), func(c scorer.Chunk) error {
 				if c.Start != next || len(c.Pairs) == 0 {
@@ -215,7 +217,7 @@ func TestStreamChunks(t *testing.T) {
 				next += len(c.Pairs)
 				chunks++
 				widest = max(widest, len(c.Pairs))
-				ahead = max(ahead, taken-next)
+				ahead = max(ahead, int(taken.Load())-next)
 				got = append(got, c.Pairs...)
 				return nil
 			})
@@ -292,7 +294,7 @@ func TestStreamStops(t *testing.T) {
 	}
 	stop := errors.New("store full")
 	calls := 0
-	taken := 0
+	var taken atomic.Int64
 	_, err = s.Stream(context.Background(), pairsOf(cands, refs, &taken), func(c scorer.Chunk) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("callback error: %v after %d calls, want it after 1", err, calls)
@@ -326,10 +328,10 @@ func TestStreamIDF(t *testing.T) {
 		t.Fatal(err)
 	}
 	cands, refs := corpus(t, 300)
-	taken := 0
+	var taken atomic.Int64
 	_, err = s.Stream(context.Background(), pairsOf(cands, refs, &taken), func(scorer.Chunk) error { return nil })
-	if !errors.Is(err, scorer.ErrInvalidInput) || !strings.Contains(err.Error(), "IDFSeq") || taken != 0 {
-		t.Fatalf("streaming with idf over the references: %v (%d pairs read)", err, taken)
+	if !errors.Is(err, scorer.ErrInvalidInput) || !strings.Contains(err.Error(), "IDFSeq") || taken.Load() != 0 {
+		t.Fatalf("streaming with idf over the references: %v (%d pairs read)", err, taken.Load())
 	}
 	whole, err := s.Score(context.Background(), cands, refs)
 	if err != nil {
