@@ -113,19 +113,23 @@ func (r *Runtime) enableCUDA(explicit string) error {
 	if err != nil {
 		return err
 	}
-	shared := filepath.Join(filepath.Dir(path), SharedProviderLib)
-	if _, err := os.Stat(shared); err != nil {
+	// The provider takes Provider_GetHost from the shared helper library,
+	// which ONNX Runtime loads from its own folder. `make cuda-ep` puts it
+	// beside the provider: when the runtime's folder has none, that copy is
+	// loaded first, for all to see.
+	beside := filepath.Join(filepath.Dir(path), SharedProviderLib)
+	withCore := filepath.Join(filepath.Dir(r.path), SharedProviderLib)
+	_, errBeside := os.Stat(beside)
+	_, errCore := os.Stat(withCore)
+	if errBeside != nil && errCore != nil {
 		return fmt.Errorf("%w (%s lacks %s beside it): %s", ErrCUDAProviderNotFound, path, SharedProviderLib, CUDAInstallHint)
 	}
 	if err := CheckCUDALibraries(path); err != nil {
 		return err
 	}
-	// The provider takes Provider_GetHost from the shared helper library,
-	// which ONNX Runtime loads from its own folder: when that folder has
-	// none, load the one beside the provider, for all to see.
-	if _, err := os.Stat(filepath.Join(filepath.Dir(r.path), SharedProviderLib)); err != nil {
-		if err := loadGlobal(shared); err != nil {
-			return fmt.Errorf("loading %s: %v", shared, err)
+	if errCore != nil {
+		if err := loadGlobal(beside); err != nil {
+			return fmt.Errorf("loading %s: %v", beside, err)
 		}
 	}
 	r.signals.save()
