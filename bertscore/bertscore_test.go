@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bertbench/bertbench/bertscore"
@@ -94,10 +95,31 @@ func TestTwoScorersOneSession(t *testing.T) {
 			if plain.Config().SameScores(both.Config()) {
 				t.Error("plain and idf+rescale configurations claim the same scores")
 			}
+			// The two scorers at once on the one session: the same scores.
+			c := g.Case(t, "plain")
+			want, err := plain.Score(context.Background(), c.Cands, c.Refs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for _, s := range []*scorer.Scorer{plain, both, plain} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res, err := s.Score(context.Background(), c.Cands, c.Refs)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if s == plain {
+						testkit.ComparePRF(t, "concurrent plain", rows(res.Pairs), rows(want.Pairs), 0)
+					}
+				}()
+			}
+			wg.Wait()
 			if err := m.Close(); err != nil {
 				t.Fatal(err)
 			}
-			c := g.Case(t, "plain")
 			for _, s := range []*scorer.Scorer{plain, both} {
 				if _, err := s.Score(context.Background(), c.Cands, c.Refs); err == nil || !strings.Contains(err.Error(), "after Close") {
 					t.Errorf("a scorer of a closed model: %v, want an error", err)
