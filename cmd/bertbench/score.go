@@ -85,6 +85,13 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	if err != nil {
 		return err
 	}
+	// -o is written once scoring is done; a path that cannot be written is
+	// reported now, before stdin is read or the model loaded.
+	if out := cCtx.String("output"); out != "" && out != "-" {
+		if err := outfile.Check(out); err != nil {
+			return asUsage(fmt.Errorf("score: output: %w", err))
+		}
+	}
 	cands, refs, err := corpus.Pairs(cCtx.String("cands"), refFiles, cCtx.App.Reader)
 	if err != nil {
 		return asUsage(fmt.Errorf("score: %w", err))
