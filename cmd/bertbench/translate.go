@@ -7,24 +7,20 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
-	"text/template"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/bertbench/bertbench/internal/outfile"
+	"github.com/bertbench/bertbench/prompt"
 	"github.com/bertbench/bertbench/runners"
 	"github.com/bertbench/bertbench/runners/cache"
 	"github.com/bertbench/bertbench/runners/factory"
 	"github.com/bertbench/bertbench/runners/pricing"
 	"github.com/bertbench/bertbench/runners/retry"
 )
-
-// defaultPrompt is the --prompt template used when none is given.
-const defaultPrompt = "Translate the following text into {{.To}}. Reply with the translation only.\n\n{{.Source}}"
 
 // translateCommand is `bertbench translate`, with the adapters and cache
 // commands under it.
@@ -67,7 +63,7 @@ func translateFlags() []cli.Flag {
 		&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source `FILE` (required; - = stdin)", TakesFile: true},
 		&cli.StringFlag{Name: "input-format", Value: "auto", Usage: "`FORMAT` of the input: text, jsonl, or auto (jsonl for *.jsonl and *.ndjson)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "results `FILE` (JSONL; default stdout)", TakesFile: true},
-		&cli.StringFlag{Name: "prompt", Value: defaultPrompt, Usage: "prompt `TEMPLATE` (Go text/template)"},
+		&cli.StringFlag{Name: "prompt", Value: prompt.DefaultTranslate, Usage: "prompt `TEMPLATE` (Go text/template)"},
 		&cli.StringFlag{Name: "to", Usage: "target `LANGUAGE` named in the prompt as {{.To}}, e.g. Chinese (required when the prompt uses it; no default)"},
 		&cli.StringFlag{Name: "system", Usage: "system prompt `TEXT`"},
 		&cli.StringFlag{Name: "mode", Value: "chat", Usage: "API `MODE`: chat, or generate (Ollama only)"},
@@ -92,16 +88,9 @@ func translateFlags() []cli.Flag {
 // source is one input item.
 type source struct {
 	Line int    // 1-based line in the input file
-	ID   any    // JSONL "id", nil when absent
+	ID   any    // JSONL "id" as written (json.RawMessage), nil when absent
+	Key  string // the item's id: the given one, else "L<line>"
 	Text string // the text to translate
-}
-
-// promptData is what the --prompt template sees.
-type promptData struct {
-	Source string
-	To     string
-	ID     any
-	Line   int
 }
 
 // outputLine is one JSONL record of translate's output.
@@ -135,11 +124,11 @@ func runTranslate(c *cli.Context) error {
 	if err != nil {
 		return asUsage(fmt.Errorf("translate: %w", err))
 	}
-	tmpl, err := template.New("prompt").Option("missingkey=error").Parse(c.String("prompt"))
+	tmpl, err := prompt.Parse("--prompt", c.String("prompt"))
 	if err != nil {
-		return usagef("translate: --prompt: %v", err)
+		return asUsage(fmt.Errorf("translate: %w", err))
 	}
-	if c.String("to") == "" && usesTarget(tmpl) {
+	if c.String("to") == "" && tmpl.UsesTarget() {
 		return usagef("translate: --to is required: the prompt names the target language as {{.To}} (e.g. --to Chinese)")
 	}
 	base, err := requestFromFlags(c)
@@ -155,12 +144,12 @@ func runTranslate(c *cli.Context) error {
 	}
 	jobs := make([]job, 0, len(sources))
 	for _, s := range sources {
-		var b strings.Builder
-		if err := tmpl.Execute(&b, promptData{Source: s.Text, To: c.String("to"), ID: s.ID, Line: s.Line}); err != nil {
-			return usagef("translate: --prompt: line %d: %v", s.Line, err)
+		text, err := tmpl.Render(prompt.Data{Source: s.Text, To: c.String("to"), ID: s.Key, Line: s.Line})
+		if err != nil {
+			return usagef("translate: line %d: %v", s.Line, err)
 		}
 		req := base
-		req.Prompt = b.String()
+		req.Prompt = text
 		jobs = append(jobs, job{src: s, req: req})
 	}
 
@@ -227,17 +216,6 @@ func checkModel(ctx context.Context, r runners.Runner, timeout time.Duration) er
 	}
 	_, err := runners.Digest(ctx, r)
 	return err
-}
-
-// usesTarget reports whether the prompt template uses {{.To}}: it renders
-// the template with a marker as the target language and looks for it.
-func usesTarget(tmpl *template.Template) bool {
-	const marker = "\x00bertbench-target\x00"
-	var b strings.Builder
-	if err := tmpl.Execute(&b, promptData{To: marker}); err != nil {
-		return true // let the per-line execution report the problem
-	}
-	return strings.Contains(b.String(), marker)
 }
 
 // requestFromFlags builds the request parameters shared by every line.
