@@ -442,6 +442,3 @@ func refuseOutputOntoInput(input, output string) error {
 	}
 	return nil
 }
-
-// errNoSource marks a JSONL record without a usable "source".
-var errNoSource = errors.New(`no "source" string field (each line must be a JSON object like {"id": 1, "source": "text"})`)
