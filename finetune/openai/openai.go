@@ -21,7 +21,7 @@
 //	if err != nil {
 //		return err // a *JobError when the job failed or was cancelled
 //	}
-//	fmt.Println(job.RunnerSpec()) // openai:ft:gpt-3.5-turbo-0125:org::abc123
+//	fmt.Println(c.RunnerSpec(job)) // openai:ft:gpt-3.5-turbo-0125:org::abc123
 package openai
 
 import (
@@ -164,13 +164,19 @@ type Job struct {
 	FinishedAt time.Time
 }
 
-// RunnerSpec is the runner spec that evaluates the fine-tuned model,
-// "openai:" + FineTunedModel; "" before the job succeeded.
-func (j Job) RunnerSpec() string {
+// RunnerSpec is the runner spec that evaluates the job's fine-tuned model:
+// "openai:" + Job.FineTunedModel, with "@" + the base URL when the client
+// talks to another server than OpenAI's (so that translate asks the same
+// server); "" before the job succeeded.
+func (c *Client) RunnerSpec(j Job) string {
 	if j.FineTunedModel == "" {
 		return ""
 	}
-	return runners.ProviderOpenAI + ":" + j.FineTunedModel
+	sp := runners.Spec{Provider: runners.ProviderOpenAI, Model: j.FineTunedModel}
+	if c.base != DefaultBaseURL {
+		sp.BaseURL = c.base
+	}
+	return sp.String()
 }
 
 func jobOf(j goopenai.FineTuningJob) Job {

@@ -58,7 +58,7 @@ func TestClient_FineTune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Status != openai.ValidatingFiles || job.TrainingFile != train.ID || job.ValidationFile != val.ID || job.RunnerSpec() != "" {
+	if job.Status != openai.ValidatingFiles || job.TrainingFile != train.ID || job.ValidationFile != val.ID || c.RunnerSpec(job) != "" {
 		t.Errorf("created %+v", job)
 	}
 	got, _ := srv.Job(job.ID)
@@ -83,8 +83,8 @@ func TestClient_FineTune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "openai:ft:gpt-3.5-turbo:org:zh:abc123"; done.RunnerSpec() != want || done.Status != openai.Succeeded || done.TrainedTokens != 1234 || done.FinishedAt.IsZero() {
-		t.Errorf("final job %+v, spec %q; want %q", done, done.RunnerSpec(), want)
+	if want := "openai:ft:gpt-3.5-turbo:org:zh:abc123@" + srv.BaseURL(); c.RunnerSpec(done) != want || done.Status != openai.Succeeded || done.TrainedTokens != 1234 || done.FinishedAt.IsZero() {
+		t.Errorf("final job %+v, spec %q; want %q", done, c.RunnerSpec(done), want)
 	}
 	if want := []openai.Status{openai.Queued, openai.Running, openai.Succeeded}; !reflect.DeepEqual(statuses, want) {
 		t.Errorf("status changes %v, want %v", statuses, want)
@@ -113,7 +113,7 @@ func TestClient_FailedJob(t *testing.T) {
 	}
 	done, err := c.Wait(ctx, job.ID, openai.WaitOptions{Interval: time.Millisecond})
 	var je *openai.JobError
-	if !errors.As(err, &je) || je.Job.Status != openai.Failed || je.Reason != srv.Fail || done.Status != openai.Failed || done.RunnerSpec() != "" {
+	if !errors.As(err, &je) || je.Job.Status != openai.Failed || je.Reason != srv.Fail || done.Status != openai.Failed || c.RunnerSpec(done) != "" {
 		t.Fatalf("Wait: %+v, %v; want a *JobError with the reason", done, err)
 	}
 	if want := "fine-tuning job " + job.ID + " failed: " + srv.Fail; err.Error() != want {
@@ -231,5 +231,26 @@ func TestWait_Cancel(t *testing.T) {
 	}
 	if j, _ := srv.Job(id); j.Status != "queued" {
 		t.Errorf("job on the server: %+v", j)
+	}
+}
+
+// TestRunnerSpec: the spec names OpenAI's API implicitly, any other
+// server explicitly, and reads back to the fine-tuned model's name.
+func TestRunnerSpec(t *testing.T) {
+	job := openai.Job{FineTunedModel: "ft:gpt-3.5-turbo-0125:my-org::abc123"}
+	for _, tc := range []struct{ base, want string }{
+		{"", "openai:ft:gpt-3.5-turbo-0125:my-org::abc123"},
+		{openai.DefaultBaseURL + "/", "openai:ft:gpt-3.5-turbo-0125:my-org::abc123"},
+		{"http://127.0.0.1:8080/v1", "openai:ft:gpt-3.5-turbo-0125:my-org::abc123@http://127.0.0.1:8080/v1"},
+	} {
+		c := openai.New(openai.Config{BaseURL: tc.base})
+		got := c.RunnerSpec(job)
+		sp, err := runners.ParseSpec(got)
+		if got != tc.want || err != nil || sp.Model != job.FineTunedModel {
+			t.Errorf("base %q: spec %q (parsed %+v, %v), want %q", tc.base, got, sp, err, tc.want)
+		}
+	}
+	if got := openai.New(openai.Config{}).RunnerSpec(openai.Job{}); got != "" {
+		t.Errorf("spec of an unfinished job: %q", got)
 	}
 }
