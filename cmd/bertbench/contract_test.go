@@ -38,6 +38,8 @@ func TestUsageContract(t *testing.T) {
 		"adapters create": {missing: []string{"--name", "x", "--base", "y"}, wantMissing: "missing --adapter"},
 		"adapters list":   {badValue: []string{"--json=yes"}, wantBad: "for --json: want true or false"},
 		"cache dir":       {},
+		"finetune export": {badValue: []string{"--seed", "x", "-i", refs, "-o", filepath.Join(dir, "t.jsonl")}, wantBad: `invalid value "x" for --seed: want a whole number`, missing: []string{"-o", filepath.Join(dir, "t.jsonl")}, wantMissing: "--input is required"},
+		"finetune openai": {badValue: []string{"--poll", "5", "--file", refs}, wantBad: `invalid value "5" for --poll: want a duration with a unit`, missing: []string{"--model", "gpt-3.5-turbo"}, wantMissing: "missing --file"},
 		"cache clear":     {},
 	}
 	app := newApp(strings.NewReader(""), &strings.Builder{}, &strings.Builder{})
