@@ -119,6 +119,15 @@ var Reasons = []Reason{OverlapID, OverlapSource, EmptySource, EmptyReference, Un
 // teacher's output), and false when there is none.
 type ScoreFunc func(id string) (float64, bool)
 
+// Scores is the ScoreFunc of a table of scores by item id, e.g. the F of
+// each teacher output of a run.
+func Scores(byID map[string]float64) ScoreFunc {
+	return func(id string) (float64, bool) {
+		f, ok := byID[id]
+		return f, ok
+	}
+}
+
 // Options say how items become examples.
 type Options struct {
 	// Prompt renders each item into the user turn. Required.

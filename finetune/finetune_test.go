@@ -383,7 +383,7 @@ func TestExport_Drops(t *testing.T) {
 	var dropped []string
 	opts := Options{
 		Exclude:  eval,
-		Score:    func(id string) (float64, bool) { f, ok := scores[id]; return f, ok },
+		Score:    Scores(scores),
 		MinScore: 0.9,
 		OnDrop:   func(it dataset.Item, why Reason) { dropped = append(dropped, it.ID+": "+string(why)) },
 	}
