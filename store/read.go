@@ -440,11 +440,19 @@ func (s *Store) Rows(ctx context.Context, id string) iter.Seq2[Row, error] {
 			yield(Row{}, err)
 			return
 		}
+		rowsOf(ctx, s.r, r)(yield)
+	}
+}
+
+// rowsOf streams r's rows read through q (a read transaction: the rows of
+// its snapshot).
+func rowsOf(ctx context.Context, q querier, r *Run) iter.Seq2[Row, error] {
+	return func(yield func(Row, error) bool) {
 		runnerOf := map[string]string{}
 		for _, v := range r.order {
 			runnerOf[v.Name] = v.Runner
 		}
-		rows, err := s.r.QueryContext(ctx, `SELECT g.id, v.name, g.item, g.rep, i.source, i.refs, g.session, g.request_key,
+		rows, err := q.QueryContext(ctx, `SELECT g.id, v.name, g.item, g.rep, i.source, i.refs, g.session, g.request_key,
 				g.model, g.model_digest, g.output, g.latency_ms, g.ttft_ms, g.prompt_tokens, g.completion_tokens,
 				g.ollama, g.cost_usd, g.attempts, g.cached, g.error, g.truncated_input, g.done_reason,
 				g.flags, g.script, g.script_share, g.prior_errors, g.finished_at,
