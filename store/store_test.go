@@ -117,8 +117,10 @@ func TestOpen_Schema(t *testing.T) {
 	})
 	t.Run("OpenExisting", func(t *testing.T) {
 		dir := t.TempDir()
-		if _, err := OpenExisting(ctx, PathIn(dir)); !errors.Is(err, ErrNoStore) {
-			t.Fatalf("missing store: %v, want ErrNoStore", err)
+		for _, p := range []string{PathIn(dir), dir} {
+			if _, err := OpenExisting(ctx, p); !errors.Is(err, ErrNoStore) {
+				t.Fatalf("missing store %s: %v, want ErrNoStore", p, err)
+			}
 		}
 		if _, err := os.Stat(PathIn(dir)); !errors.Is(err, os.ErrNotExist) {
 			t.Fatal("OpenExisting created a store")

@@ -39,6 +39,9 @@ func TestUsageContract(t *testing.T) {
 		"adapters list":   {badValue: []string{"--json=yes"}, wantBad: "for --json: want true or false"},
 		"cache dir":       {},
 		"cache clear":     {},
+		"runs list":       {badValue: []string{"--json=yes"}, wantBad: "for --json: want true or false"},
+		"runs show":       {badValue: []string{"--config=yes"}, wantBad: "for --config: want true or false"},
+		"runs export":     {badValue: []string{"--format", "xml"}, wantBad: `invalid value "xml" for --format: want jsonl or csv`},
 	}
 	app := newApp(strings.NewReader(""), &strings.Builder{}, &strings.Builder{})
 	leaves, groups := commandTree(app.Commands, nil)
