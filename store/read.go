@@ -241,7 +241,8 @@ type VariationStats struct {
 	PriorErrors int `json:"prior_errors"`
 }
 
-// RunDetail is a run as `runs show` shows it.
+// RunDetail is a run as `runs show` shows it. Its Variations (the list)
+// hides RunSummary.Variations (their count).
 type RunDetail struct {
 	RunSummary
 	// Config is the experiment configuration as given.
