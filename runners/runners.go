@@ -8,7 +8,9 @@
 // behaviour shared by all of them is layered on as wrappers (runners/retry,
 // runners/cache, Limit in this package). runners/factory builds the usual
 // stack from a spec string; runners/batch runs many requests through one
-// runner. Request.Validate checks a request's parameters for every caller.
+// runner; runners/outputcheck flags an output (empty, failed, wrong
+// language, truncated) before it is scored. Request.Validate checks a
+// request's parameters for every caller.
 package runners
 
 import (
