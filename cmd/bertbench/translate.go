@@ -37,6 +37,8 @@ func translateCommand() *cli.Command {
   openai:MODEL                          e.g. openai:gpt-3.5-turbo (key from $OPENAI_API_KEY)
   openai-compatible:MODEL@URL           e.g. openai-compatible:llama2@http://localhost:8000/v1
                                         (key, if any, from $OPENAI_COMPATIBLE_API_KEY)
+  replay:FILE                           answers each line with the output recorded for its id
+                                        (or line) in FILE, e.g. an earlier -o file; no model call
 
 Input: one source sentence per line (UTF-8; an empty line is an empty source,
 written back with an empty output and no model call), JSONL (*.jsonl,
@@ -147,7 +149,7 @@ func runTranslate(c *cli.Context) error {
 			return usagef("translate: line %d: %v", s.Line, err)
 		}
 		req := base
-		req.Prompt = text
+		req.Prompt, req.ItemID = text, s.Key
 		// An empty source is written back with an empty output, never
 		// sent, so that the output lines stay aligned with the input.
 		jobs = append(jobs, batch.Job[source]{Key: s, Request: req, Empty: s.Text == ""})
