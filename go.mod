@@ -3,6 +3,7 @@ module github.com/bertbench/bertbench
 go 1.26.8
 
 require (
+	github.com/goccy/go-yaml v1.19.2
 	github.com/google/renameio/v2 v2.0.2
 	github.com/ollama/ollama v0.24.0
 	github.com/rivo/uniseg v0.4.7
