@@ -36,6 +36,12 @@
 // outputs depend on. Config.Hash identifies the whole config for resume
 // checks.
 //
+// # The JSON Schema
+//
+// examples/bertbench.schema.json, for editors, is generated from the Go
+// types by `go generate ./experiment` (internal/schemagen); a test keeps
+// it in step with them.
+//
 // # Examples
 //
 //	c, err := experiment.Load("examples/demo.yaml")
@@ -50,3 +56,5 @@
 //		fmt.Println(run.ID(), run.Spec, run.Prompt) // llama2-base#1 replay:... default
 //	}
 package experiment
+
+//go:generate go run ./internal/schemagen -o ../examples/bertbench.schema.json
