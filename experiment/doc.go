@@ -21,7 +21,7 @@
 // fix", where PATH is the field as the YAML writes it
 // (variations[1].temperature) and the position is its value's:
 //
-//	demo.yaml:9:11: runners[0].spec: runner spec "olama:llama2": unknown provider "olama" (want ollama, openai, openai-compatible or replay)
+//	demo.yaml:9:11: runners[0].spec: runner spec "olama:llama2": unknown provider "olama" (want ollama, openai, openai-compatible or replay); did you mean ollama:llama2?
 //	demo.yaml:14:5: variations[0].tempreature: unknown field; did you mean "temperature"? (a variation has: name, runner, ...)
 //
 // Parse and Validate report every problem they find, not just the first,

@@ -310,19 +310,23 @@ func TestValidate_ManyErrors(t *testing.T) {
 // errors still name the path.
 func TestValidate_MadeInGo(t *testing.T) {
 	dir := folder(t)
-	c := experiment.DefaultConfig()
-	c.Name, c.Dir, c.To = "go", dir, "Chinese"
+	c := &experiment.Config{Name: "go", Dir: dir}
 	c.Dataset = &experiment.Dataset{File: "items.jsonl"}
 	c.Runners = []experiment.Runner{{Name: "m", Spec: "ollama:m"}}
-	c.Prompts = []experiment.Prompt{{Name: "p", Template: prompt.DefaultTranslate}}
 	c.Variations = []experiment.Variation{{Name: "v", Runner: experiment.List[string]{"m"}, Temperature: experiment.List[float64]{0, -2}}}
 	err := c.Validate()
-	if err == nil || err.Error() != "variations[0].temperature[1]: -2 must be >= 0" {
-		t.Errorf("err = %v", err)
+	want := "to: no target language, and the default prompt names it as {{.To}}; add e.g. to: Chinese\n" +
+		"variations[0].temperature[1]: -2 must be >= 0"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
 	}
-	c.Variations[0].Temperature = nil
+	c.Variations[0].Temperature, c.To = nil, "Chinese"
 	if err := c.Validate(); err != nil {
 		t.Errorf("valid config: %v", err)
+	}
+	plan, err := c.Plan()
+	if err != nil || len(plan) != 1 || plan[0].Template != prompt.DefaultTranslate || plan[0].Repeats != 1 {
+		t.Errorf("plan %+v, %v", plan, err)
 	}
 }
 

@@ -58,6 +58,8 @@ type validator struct {
 	runners, prompts map[string]int
 	// targetUsers are the prompts that name {{.To}}.
 	targetUsers []int
+	// defaultPrompt: the config has no prompts but the default one.
+	defaultPrompt bool
 }
 
 func (v *validator) add(e *Error) { v.errs = append(v.errs, e) }
@@ -93,7 +95,7 @@ func (v *validator) config() {
 		v.generate()
 	}
 	if len(v.targetUsers) > 0 && strings.TrimSpace(c.To) == "" {
-		if c.promptsDefaulted {
+		if c.promptsDefaulted || v.defaultPrompt {
 			v.errorf("to", "no target language, and the default prompt names it as {{.To}}; add e.g. to: Chinese")
 		} else {
 			v.errorf(fmt.Sprintf("prompts[%d].template", v.targetUsers[0]), "the prompt names the target language as {{.To}}, but the config sets none; add e.g. to: Chinese")
@@ -212,7 +214,12 @@ func specFix(spec string) string {
 
 func (v *validator) promptList() {
 	c := v.c
-	for i, pr := range c.Prompts {
+	prompts := c.Prompts
+	if len(prompts) == 0 { // a config made in Go: Plan gives it the default
+		prompts = []Prompt{defaultPrompt()}
+		v.defaultPrompt = true
+	}
+	for i, pr := range prompts {
 		p := fmt.Sprintf("prompts[%d]", i)
 		v.name(p+".name", "prompt", pr.Name, v.prompts, i)
 		t, err := prompt.Parse("template", pr.Template)
@@ -481,7 +488,7 @@ func (v *validator) existingDir(cfgPath, path, what string) bool {
 
 func (v *validator) scoring() {
 	c, s := v.c, &v.c.Scoring
-	if !devicePattern.MatchString(s.Device) {
+	if s.Device != "" && !devicePattern.MatchString(s.Device) {
 		v.errorf("scoring.device", "%q is not a device; give cpu, cuda or cuda:N (N the GPU's index)", s.Device)
 	}
 	if s.Lang != "" && !langPattern.MatchString(s.Lang) {

@@ -49,7 +49,7 @@ Output: one JSON object per input line, written as each call completes:
 {"line", "id", "source", "runner", "model", "model_digest", "output",
 "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "ollama"
 (Ollama's own counters), "done_reason", "truncated_input", "cost_usd",
-"attempts", "cached", "error"}. A failed call is written with its error and never cached; the
+"attempts", "cached", "replayed", "error"}. A failed call is written with its error and never cached; the
 command then exits 1. Ctrl-C stops at once, keeping every finished line;
 rerunning the same command resumes, since finished calls are served from the
 response cache.
