@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export BERTBENCH_ORT_LIB ?= $(ORT_LIB)
 export BERTBENCH_DEPS    := $(DEPS)
 
-.PHONY: setup deps ort test-deps hf-tokenizers ollama staticcheck build demo test test-short bench bench-mbert fuzz lint clean
+.PHONY: setup deps ort cuda-ep gpu-stage test-deps hf-tokenizers ollama staticcheck build demo test test-short bench bench-mbert fuzz lint clean
 
 ## setup: install the ONNX Runtime library and build bin/bertbench
 setup: ort build
@@ -17,8 +17,14 @@ setup: ort build
 ort:
 	scripts/install-ort.sh $(DEPS)/ort
 
-## test-deps: everything the tests talk to (ONNX Runtime, HF tokenizers oracle, Ollama server)
-test-deps: ort hf-tokenizers ollama
+## test-deps: everything the tests talk to (ONNX Runtime and its CUDA
+## provider, HF tokenizers oracle, Ollama server)
+test-deps: ort cuda-ep hf-tokenizers ollama
+
+## cuda-ep: ONNX Runtime's CUDA execution provider (a plugin of the core; the
+## CUDA 13 libraries it needs come from the GPU machine), for --device cuda
+cuda-ep:
+	scripts/install-cuda-ep.sh $(DEPS)/cuda-ep
 
 hf-tokenizers:
 	scripts/install-hf-tokenizers.sh $(DEPS)/node

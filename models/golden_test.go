@@ -40,7 +40,7 @@ func TestGoldenWithGoBuiltEncoder(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				m, err := bertscore.OpenResolved(context.Background(), res, bertscore.Options{})
+				m, err := bertscore.OpenResolved(context.Background(), res, bertscore.Options{Device: orttest.Device(t)})
 				if err != nil {
 					t.Fatal(err)
 				}

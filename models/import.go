@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,12 +12,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 	"github.com/bertbench/bertbench/models/onnxpb"
 	"github.com/bertbench/bertbench/models/safetensors"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // ConfigFile is the Hugging Face config file of a checkpoint folder.
@@ -40,6 +43,12 @@ type ImportOptions struct {
 	// primary baseline); default: the language the model is the reference's
 	// default for, if any.
 	Lang string
+	// BaselineFile, when set, is a rescale baseline file in the
+	// reference's format (LAYER,P,R,F; see modelspec.ParseBaselines) whose
+	// row for the layer becomes the manifest's baseline, for Lang when
+	// given; it takes the place of a known model's published baseline for
+	// that language.
+	BaselineFile string
 	// Synthetic marks random-weight models.
 	Synthetic bool
 	// Producer is recorded in the ONNX file (bertbench's version).
@@ -81,6 +90,13 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 	}
 	if layer > cfg.NumHiddenLayers {
 		return nil, asInput(fmt.Errorf("%s: --layer %d, but the checkpoint has only %d layers", srcDir, layer, cfg.NumHiddenLayers))
+	}
+	var userBaseline *Baseline
+	var baselineSum string
+	if opts.BaselineFile != "" {
+		if userBaseline, baselineSum, err = readBaselineRow(opts.BaselineFile, layer); err != nil {
+			return nil, asInput(err)
+		}
 	}
 	ck, err := safetensors.OpenDir(srcDir)
 	if err != nil {
@@ -174,10 +190,39 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 			return nil, err
 		}
 	}
+	if userBaseline != nil {
+		m.Baseline = userBaseline
+		m.BaselineSource = filepath.Base(opts.BaselineFile) + ", layer " + strconv.Itoa(layer) + " (sha256 " + baselineSum + ")"
+		if m.Lang != "" {
+			if m.Baselines == nil {
+				m.Baselines = map[string]Baseline{}
+			}
+			m.Baselines[m.Lang] = *userBaseline
+		}
+	}
 	if err := WriteManifest(outDir, m); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// readBaselineRow reads the baseline file at path and returns its row for
+// layer and the file's sha256.
+func readBaselineRow(path string, layer int) (*Baseline, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("--baseline: %w", err)
+	}
+	rows, err := modelspec.ParseBaselines(bytes.NewReader(data), path)
+	if err != nil {
+		return nil, "", err
+	}
+	b, ok := rows[layer]
+	if !ok {
+		return nil, "", fmt.Errorf("%s: no row for layer %d, the layer the encoder is cut at (give a file with a LAYER,P,R,F row for it)", path, layer)
+	}
+	sum := sha256.Sum256(data)
+	return &b, hex.EncodeToString(sum[:]), nil
 }
 
 // attachBaselines fills the manifest's baselines from the embedded table.

@@ -75,6 +75,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			translateCommand(),
 			adaptersCommand(),
 			cacheCommand(),
+			runsCommand(),
+			finetuneCommand(),
 		},
 		// Without a command, show the help; an unknown command is a usage
 		// error (exit 2).

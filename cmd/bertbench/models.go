@@ -79,6 +79,7 @@ func modelsImportCommand() *cli.Command {
 			&cli.StringFlag{Name: "lang", Usage: "language `CODE` the model is for (selects its rescale baseline)"},
 			&cli.StringFlag{Name: "repo", Usage: "record the Hub `REPO` the checkpoint came from"},
 			&cli.StringFlag{Name: "revision", Usage: "record the checkpoint's `REVISION`"},
+			&cli.StringFlag{Name: "baseline", Usage: "rescale baseline `FILE` (LAYER,P,R,F, as bert_score's rescale_baseline files): its row for the layer goes into the manifest, for --lang", TakesFile: true},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -89,6 +90,7 @@ func modelsImportCommand() *cli.Command {
 			m, err := models.Import(c.Context, c.Args().First(), c.String("output"), models.ImportOptions{
 				Layer: c.Int("layer"), FP16: c.Bool("fp16"), Name: c.String("name"), Lang: c.String("lang"),
 				Repo: c.String("repo"), Revision: c.String("revision"), Producer: "bertbench " + version,
+				BaselineFile: c.String("baseline"),
 			})
 			if err != nil {
 				return modelsError("models import", err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models"
 )
 
@@ -172,5 +173,43 @@ func TestModelsBrokenCacheEntryCLI(t *testing.T) {
 	code, stdout, stderr = runModelsCLI("rm", "bert-base-chinese")
 	if code != exitOK || !strings.Contains(stdout, "removed") {
 		t.Errorf("rm: %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// TestModelsImportBaselineCLI: `models import --baseline FILE` stores the
+// file's row for the layer, so `score --rescale` needs no --baseline later
+// and gives what --baseline FILE --layer N gives on the bare folder.
+func TestModelsImportBaselineCLI(t *testing.T) {
+	orttest.Require(t)
+	dir := t.TempDir()
+	baseline := filepath.Join(modelsFixture("tiny-mbert"), "baseline.tsv")
+	out := filepath.Join(dir, "enc")
+	code, _, stderr := runModelsCLI("import", modelsFixture("tiny-mbert"), "--layer", "3", "--lang", "zh", "--baseline", baseline, "-o", out)
+	if code != exitOK {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	m, err := models.ReadManifest(out)
+	if err != nil || m.Baseline == nil || m.Baselines["zh"] != *m.Baseline || !strings.Contains(m.BaselineSource, "baseline.tsv, layer 3 (sha256 ") {
+		t.Fatalf("manifest: %+v, %v", m, err)
+	}
+	cands := writeLines(t, dir, "c.txt", []string{"今天天气很好。", "我们明天去公园。"})
+	refs := writeLines(t, dir, "r.txt", []string{"今天天气不错。", "明天我们去公园吧。"})
+	plain := filepath.Join(dir, "plain")
+	if code, _, stderr := runModelsCLI("import", modelsFixture("tiny-mbert"), "--layer", "3", "--lang", "zh", "-o", plain); code != exitOK {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	want := mustRun(t, "score", "--model", plain, "--rescale", "--baseline", baseline, "-c", cands, "-r", refs)
+	got := mustRun(t, "score", "--model", out, "--rescale", "-c", cands, "-r", refs)
+	if want != got {
+		t.Errorf("scores differ:\nwith --baseline: %s\nfrom the manifest: %s", want, got)
+	}
+	bad := writeLines(t, dir, "bad.tsv", []string{"LAYER,P,R,F", "0,0.1,0.2,oops"})
+	code, _, stderr = runModelsCLI("import", modelsFixture("tiny-mbert"), "--layer", "3", "--baseline", bad, "-o", filepath.Join(dir, "enc2"))
+	if code != exitUsage || !strings.Contains(stderr, bad+":2:") {
+		t.Errorf("bad baseline: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runModelsCLI("import", modelsFixture("tiny-mbert"), "--layer", "3", "--baseline", writeLines(t, dir, "short.tsv", []string{"LAYER,P,R,F", "0,0.1,0.2,0.3"}), "-o", filepath.Join(dir, "enc3"))
+	if code != exitUsage || !strings.Contains(stderr, "no row for layer 3") {
+		t.Errorf("no row: exit %d, stderr %q", code, stderr)
 	}
 }

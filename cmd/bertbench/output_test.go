@@ -138,3 +138,60 @@ func TestTranslateRefusesOutputOntoInput(t *testing.T) {
 		})
 	}
 }
+
+// TestScoreChecksOutputFirst: an -o that cannot be written is reported
+// before the model is resolved or the encoder loaded (here: a bogus
+// --ort-lib, or a model that does not exist, would fail later), and a run
+// that fails after the check leaves the folder as it was.
+func TestScoreChecksOutputFirst(t *testing.T) {
+	dir := t.TempDir()
+	cands := writeLines(t, dir, "cands.txt", []string{"今天天气不错。", "谢谢"})
+	refs := writeLines(t, dir, "refs.txt", []string{"今天天气很好。", "谢谢你"})
+	bogusORT := []string{"--ort-lib", filepath.Join(dir, "libonnxruntime.so.1")}
+	model := fixturePath(t, "tiny-mbert")
+	missing := filepath.Join(dir, "no", "such")
+	if err := os.Mkdir(filepath.Join(dir, "results"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string // in the one line on stderr
+	}{
+		{"missing folder, bogus ONNX Runtime", append(bogusORT, "score", "--model", model, "-o", filepath.Join(missing, "out.json")),
+			"folder " + missing + " does not exist"},
+		{"missing folder, missing model", []string{"score", "--model", filepath.Join(dir, "nomodel"), "-o", filepath.Join(missing, "out.json")},
+			"folder " + missing + " does not exist"},
+		{"output is a folder", append(bogusORT, "score", "--model", model, "-o", filepath.Join(dir, "results")),
+			"results is a folder"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, "", append(tc.args, "-c", cands, "-r", refs)...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSuffix(stderr, "\n"), "\n") != 0 {
+				t.Errorf("exit %d, stderr %q; want exit 2 and one line with %q", code, stderr, tc.want)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q", stdout)
+			}
+		})
+	}
+
+	t.Run("a failure after the check leaves the old file", func(t *testing.T) {
+		out := filepath.Join(dir, "old.json")
+		if err := os.WriteFile(out, []byte("old\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := os.ReadDir(dir)
+		code, _, stderr := runCLI(t, "", append(bogusORT, "score", "--model", model, "-c", cands, "-r", refs, "-o", out)...)
+		if code != exitFailure || !strings.Contains(stderr, "ONNX Runtime") {
+			t.Errorf("exit %d, stderr %q; want exit 1 about ONNX Runtime", code, stderr)
+		}
+		if data, _ := os.ReadFile(out); string(data) != "old\n" {
+			t.Errorf("%s holds %q, want the old contents", out, data)
+		}
+		if after, _ := os.ReadDir(dir); len(after) != len(before) {
+			t.Errorf("the folder changed: %v, then %v", before, after)
+		}
+	})
+}

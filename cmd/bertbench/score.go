@@ -13,7 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bertbench/bertbench/bertscore"
-	"github.com/bertbench/bertbench/corpus"
+	"github.com/bertbench/bertbench/dataset"
 	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/onnxrt"
@@ -97,9 +97,20 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 	if err != nil {
 		return err
 	}
-	cands, refs, err := corpus.Pairs(cCtx.String("cands"), refFiles, cCtx.App.Reader)
+	// -o is written once scoring is done; a path that cannot be written is
+	// reported now, before stdin is read or the model loaded.
+	if out := cCtx.String("output"); out != "" && out != "-" {
+		if err := outfile.Check(out); err != nil {
+			return asUsage(fmt.Errorf("score: output: %w", err))
+		}
+	}
+	items, err := dataset.ReadAllParallel(cCtx.String("cands"), refFiles, dataset.Options{Stdin: cCtx.App.Reader})
 	if err != nil {
 		return asUsage(fmt.Errorf("score: %w", err))
+	}
+	cands, refs := make([]string, len(items)), make([][]string, len(items))
+	for i, it := range items {
+		cands[i], refs[i] = it.Source, it.References
 	}
 	if len(cands) == 0 {
 		return usagef("score: %s has no lines: nothing to score", cCtx.String("cands"))

@@ -59,9 +59,12 @@ func writeLines(t *testing.T, dir, name string, lines []string) string {
 }
 
 // TestScoreCLIGolden runs every golden case of every fixture through
-// `bertbench score --format json` and compares with the reference.
+// `bertbench score --format json` and compares with the reference, on
+// $BERTBENCH_TEST_DEVICE (--device; the CPU by default), whose hash must
+// name that device.
 func TestScoreCLIGolden(t *testing.T) {
 	orttest.Require(t)
+	dev := orttest.Device(t)
 	for _, name := range fixture.Names() {
 		t.Run(name, func(t *testing.T) {
 			g := fixture.ReadGolden(t, name)
@@ -81,6 +84,7 @@ func TestScoreCLIGolden(t *testing.T) {
 				if c.Rescale {
 					args = append(args, "--rescale", "--baseline", fixturePath(t, name, "baseline.tsv"))
 				}
+				args = append(args, "--device", dev.String())
 				code, stdout, stderr := runCLI(t, "", args...)
 				if code != exitOK {
 					t.Fatalf("case %d %s: exit %d: %s", ci, c.Label, code, stderr)
@@ -89,8 +93,8 @@ func TestScoreCLIGolden(t *testing.T) {
 				if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 					t.Fatalf("case %s: output is not the JSON format: %v\n%s", c.Label, err, stdout)
 				}
-				if !strings.HasPrefix(got.Hash, name+"_L") {
-					t.Errorf("hash %q does not start with %s_L", got.Hash, name)
+				if !strings.HasPrefix(got.Hash, name+"_L") || !strings.Contains(got.Hash, ",provider="+dev.Kind.String()+",fp32") {
+					t.Errorf("hash %q does not start with %s_L or does not name %s, fp32", got.Hash, name, dev.Kind)
 				}
 				// null is NaN.
 				rows := make([][3]float64, len(got.Pairs))

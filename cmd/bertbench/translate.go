@@ -10,13 +10,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"text/template"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/bertbench/bertbench/internal/outfile"
+	"github.com/bertbench/bertbench/prompt"
 	"github.com/bertbench/bertbench/runners"
 	"github.com/bertbench/bertbench/runners/batch"
 	"github.com/bertbench/bertbench/runners/cache"
@@ -24,9 +24,6 @@ import (
 	"github.com/bertbench/bertbench/runners/pricing"
 	"github.com/bertbench/bertbench/runners/retry"
 )
-
-// defaultPrompt is the --prompt template used when none is given.
-const defaultPrompt = "Translate the following text into {{.To}}. Reply with the translation only.\n\n{{.Source}}"
 
 // translateCommand is `bertbench translate`, with the adapters and cache
 // commands under it.
@@ -40,16 +37,19 @@ func translateCommand() *cli.Command {
   openai:MODEL                          e.g. openai:gpt-3.5-turbo (key from $OPENAI_API_KEY)
   openai-compatible:MODEL@URL           e.g. openai-compatible:llama2@http://localhost:8000/v1
                                         (key, if any, from $OPENAI_COMPATIBLE_API_KEY)
+  replay:FILE                           answers each line with the output recorded for its id
+                                        (or line) in FILE, e.g. an earlier -o file; no model call
 
 Input: one source sentence per line (UTF-8; an empty line is an empty source,
-written back with an empty output and no model call), or JSONL
-(*.jsonl / --input-format jsonl) with a "source" field and an optional "id".
+written back with an empty output and no model call), JSONL (*.jsonl,
+*.ndjson) with a "source" field and an optional "id", or CSV/TSV (*.csv,
+*.tsv) with a header naming the "source" and optional "id" columns.
 
 Output: one JSON object per input line, written as each call completes:
 {"line", "id", "source", "runner", "model", "model_digest", "output",
 "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "ollama"
 (Ollama's own counters), "done_reason", "truncated_input", "cost_usd",
-"attempts", "cached", "error"}. A failed call is written with its error and never cached; the
+"attempts", "cached", "replayed", "error"}. A failed call is written with its error and never cached; the
 command then exits 1. Ctrl-C stops at once, keeping every finished line;
 rerunning the same command resumes, since finished calls are served from the
 response cache.
@@ -67,9 +67,9 @@ func translateFlags() []cli.Flag {
 		// No -r: it means --refs in every bertbench command.
 		&cli.StringFlag{Name: "runner", Usage: "runner `SPEC` (required; see above)"},
 		&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source `FILE` (required; - = stdin)", TakesFile: true},
-		&cli.StringFlag{Name: "input-format", Value: "auto", Usage: "`FORMAT` of the input: text, jsonl, or auto (jsonl for *.jsonl and *.ndjson)"},
+		&cli.StringFlag{Name: "input-format", Value: "auto", Usage: "`FORMAT` of the input: text, jsonl, csv, tsv, or auto (by extension: .jsonl/.ndjson, .csv, .tsv, else text)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "results `FILE` (JSONL; default stdout)", TakesFile: true},
-		&cli.StringFlag{Name: "prompt", Value: defaultPrompt, Usage: "prompt `TEMPLATE` (Go text/template)"},
+		&cli.StringFlag{Name: "prompt", Value: prompt.DefaultTranslate, Usage: "prompt `TEMPLATE` (Go text/template)"},
 		&cli.StringFlag{Name: "to", Usage: "target `LANGUAGE` named in the prompt as {{.To}}, e.g. Chinese (required when the prompt uses it; no default)"},
 		&cli.StringFlag{Name: "system", Usage: "system prompt `TEXT`"},
 		&cli.StringFlag{Name: "mode", Value: "chat", Usage: "API `MODE`: chat, or generate (Ollama only)"},
@@ -94,16 +94,9 @@ func translateFlags() []cli.Flag {
 // source is one input item.
 type source struct {
 	Line int    // 1-based line in the input file
-	ID   any    // JSONL "id", nil when absent
+	ID   any    // JSONL "id" as written (json.RawMessage), nil when absent
+	Key  string // the item's id: the given one, else "L<line>"
 	Text string // the text to translate
-}
-
-// promptData is what the --prompt template sees.
-type promptData struct {
-	Source string
-	To     string
-	ID     any
-	Line   int
 }
 
 // outputLine is one JSONL record of translate's output.
@@ -131,11 +124,11 @@ func runTranslate(c *cli.Context) error {
 	if err != nil {
 		return asUsage(fmt.Errorf("translate: %w", err))
 	}
-	tmpl, err := template.New("prompt").Option("missingkey=error").Parse(c.String("prompt"))
+	tmpl, err := prompt.Parse("--prompt", c.String("prompt"))
 	if err != nil {
-		return usagef("translate: --prompt: %v", err)
+		return asUsage(fmt.Errorf("translate: %w", err))
 	}
-	if c.String("to") == "" && usesTarget(tmpl) {
+	if c.String("to") == "" && tmpl.UsesTarget() {
 		return usagef("translate: --to is required: the prompt names the target language as {{.To}} (e.g. --to Chinese)")
 	}
 	base, err := requestFromFlags(c)
@@ -151,12 +144,12 @@ func runTranslate(c *cli.Context) error {
 	}
 	jobs := make([]batch.Job[source], 0, len(sources))
 	for _, s := range sources {
-		var b strings.Builder
-		if err := tmpl.Execute(&b, promptData{Source: s.Text, To: c.String("to"), ID: s.ID, Line: s.Line}); err != nil {
-			return usagef("translate: --prompt: line %d: %v", s.Line, err)
+		text, err := tmpl.Render(prompt.Data{Source: s.Text, To: c.String("to"), ID: s.Key, Line: s.Line})
+		if err != nil {
+			return usagef("translate: line %d: %v", s.Line, err)
 		}
 		req := base
-		req.Prompt = b.String()
+		req.Prompt, req.ItemID = text, s.Key
 		// An empty source is written back with an empty output, never
 		// sent, so that the output lines stay aligned with the input.
 		jobs = append(jobs, batch.Job[source]{Key: s, Request: req, Empty: s.Text == ""})
@@ -263,17 +256,6 @@ func checkModel(ctx context.Context, r runners.Runner, timeout time.Duration) er
 		defer cancel()
 	}
 	return runners.Preflight(ctx, r)
-}
-
-// usesTarget reports whether the prompt template uses {{.To}}: it renders
-// the template with a marker as the target language and looks for it.
-func usesTarget(tmpl *template.Template) bool {
-	const marker = "\x00bertbench-target\x00"
-	var b strings.Builder
-	if err := tmpl.Execute(&b, promptData{To: marker}); err != nil {
-		return true // let the per-line execution report the problem
-	}
-	return strings.Contains(b.String(), marker)
 }
 
 // requestFromFlags builds the request parameters shared by every line,
@@ -387,6 +369,3 @@ func refuseOutputOntoInput(input, output string) error {
 	}
 	return nil
 }
-
-// errNoSource marks a JSONL record without a usable "source".
-var errNoSource = errors.New(`no "source" string field (each line must be a JSON object like {"id": 1, "source": "text"})`)

@@ -383,7 +383,7 @@ func TestTranslateUsageErrors(t *testing.T) {
 		{"unknown provider", "", []string{"--runner", "hf:bert"}, `unknown provider "hf"`},
 		{"bad mode", "", []string{"--mode", "complete"}, `--mode "complete"`},
 		{"bad template", "", []string{"--prompt", "{{.Source"}, "--prompt"},
-		{"unknown template field", "", []string{"--prompt", "{{.Text}}"}, "--prompt: line 1"},
+		{"unknown template field", "", []string{"--prompt", "{{.Text}}"}, "--prompt:1:2: .Text: no field Text"},
 		{"missing file", "", []string{"-i", filepath.Join(dir, "nope.txt")}, "nope.txt"},
 		{"negative temperature", "", []string{"--temperature", "-1"}, "--temperature"},
 		{"temperature not a number", "", []string{"--temperature", "NaN"}, "translate: --temperature NaN: must be a finite number >= 0"},
@@ -473,8 +473,9 @@ func TestAdaptersAndCacheWorkAtTopLevel(t *testing.T) {
 // TestReadJSONLKeepsIDsExact: ids survive the round trip unchanged, even
 // integers beyond float64's 2^53.
 func TestReadJSONLKeepsIDsExact(t *testing.T) {
+	dir := t.TempDir()
 	in := `{"id": 12345678901234567891, "source": "a"}` + "\n" + `{"id": "x-1", "source": "b"}` + "\n"
-	got, err := readJSONL(strings.NewReader(in), "in.jsonl")
+	got, err := readSources(writeTranslateInput(t, filepath.Join(dir, "in.jsonl"), in), "auto", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,10 +483,11 @@ func TestReadJSONLKeepsIDsExact(t *testing.T) {
 	if !strings.Contains(string(b), `"id":12345678901234567891`) {
 		t.Errorf("id written as %s", b)
 	}
-	if got[1].ID != "x-1" {
-		t.Errorf("string id: %v", got[1].ID)
+	if got[1].Key != "x-1" {
+		t.Errorf("string id: %v", got[1].Key)
 	}
-	if _, err := readJSONL(strings.NewReader(`{"source": "a"} {"source": "b"}`), "in.jsonl"); err == nil || !strings.Contains(err.Error(), "in.jsonl:1: more than one JSON value") {
+	two := writeTranslateInput(t, filepath.Join(dir, "two.jsonl"), `{"source": "a"} {"source": "b"}`)
+	if _, err := readSources(two, "auto", nil); err == nil || !strings.Contains(err.Error(), "two.jsonl:1: more than one JSON value") {
 		t.Errorf("two values on a line: %v", err)
 	}
 }

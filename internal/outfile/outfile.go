@@ -97,6 +97,36 @@ func Stream(path string, perm fs.FileMode) (*File, error) {
 	return &File{path: d.path, f: f}, nil
 }
 
+// Check reports, before any long work, whether Create(path, ...) would be
+// able to start, with the error Create would give: the folder must exist and
+// take a new file (a probe file is created there and removed at once), a
+// FIFO or device must be writable by this process (checked with access(2),
+// never opened, so a FIFO's reader is not disturbed), and a folder or socket
+// is refused. Nothing is left behind; the path itself is not touched. A
+// Create that follows can still fail (the disk may fill, the folder may go),
+// but a typo in an output path is caught before the work, not after it.
+func Check(path string) error {
+	d, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	if d.info != nil && !d.info.Mode().IsRegular() {
+		if err := refuseKind(d); err != nil {
+			return err
+		}
+		if err := writableInPlace(d.path); err != nil {
+			return fmt.Errorf("%s: %w", d, err)
+		}
+		return nil
+	}
+	dir := filepath.Dir(d.path)
+	probe, err := os.CreateTemp(dir, "."+filepath.Base(d.path)+".check")
+	if err != nil {
+		return fmt.Errorf("%s: cannot create a file in folder %s: %w", d, dir, errnoOf(err))
+	}
+	return errors.Join(probe.Close(), os.Remove(probe.Name()))
+}
+
 // WriteFile writes data to path through Create and Commit: the
 // atomic-replacing counterpart of os.WriteFile.
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
@@ -263,19 +293,28 @@ func (d *dest) realFolder() error {
 // openInPlace opens a FIFO or device for writing; other kinds of file are
 // refused.
 func openInPlace(d dest) (*File, error) {
-	switch m := d.info.Mode(); {
-	case m.IsDir():
-		return nil, fmt.Errorf("%s is a folder; give a file name", d)
-	case m&fs.ModeSocket != 0:
-		return nil, fmt.Errorf("%s is a socket; cannot write a file there", d)
-	case m&(fs.ModeNamedPipe|fs.ModeDevice|fs.ModeCharDevice) == 0:
-		return nil, fmt.Errorf("%s is not a file, FIFO or device (%v); cannot write there", d, m.Type())
+	if err := refuseKind(d); err != nil {
+		return nil, err
 	}
 	f, err := os.OpenFile(d.path, os.O_WRONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d, errnoOf(err))
 	}
 	return &File{path: d.path, f: f}, nil
+}
+
+// refuseKind refuses what is neither a FIFO nor a device (d is not a
+// regular file).
+func refuseKind(d dest) error {
+	switch m := d.info.Mode(); {
+	case m.IsDir():
+		return fmt.Errorf("%s is a folder; give a file name", d)
+	case m&fs.ModeSocket != 0:
+		return fmt.Errorf("%s is a socket; cannot write a file there", d)
+	case m&(fs.ModeNamedPipe|fs.ModeDevice|fs.ModeCharDevice) == 0:
+		return fmt.Errorf("%s is not a file, FIFO or device (%v); cannot write there", d, m.Type())
+	}
+	return nil
 }
 
 // kindError is a message that says it all, carrying its kind (for

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,18 +118,21 @@ func mknodNull(t *testing.T, path string) {
 	f.Close()
 }
 
-// TestTargets runs Create and Stream over every kind of path an output
-// can name.
-func TestTargets(t *testing.T) {
+// target is a kind of path an output can name: how to make it, and what
+// writing it must do.
+type target struct {
+	name    string
+	setup   func(t *testing.T, dir string) string // makes the scene, returns the path to write
+	wantErr []string                              // substrings of the error; none: success
+	wantIs  error                                 // what the error is, where it matters
+	check   func(t *testing.T, dir string)
+	fifo    bool // the path is a FIFO: read it while writing
+}
+
+// targets lists every kind of path an output can name.
+func targets() []target {
 	newPerm := 0o644 &^ umask()
-	tests := []struct {
-		name    string
-		setup   func(t *testing.T, dir string) string // makes the scene, returns the path to write
-		wantErr []string                              // substrings of the error; none: success
-		wantIs  error                                 // what the error is, where it matters
-		check   func(t *testing.T, dir string)
-		fifo    bool // the path is a FIFO: read it while writing
-	}{
+	return []target{
 		{
 			name:  "missing file",
 			setup: func(t *testing.T, dir string) string { return filepath.Join(dir, "out.txt") },
@@ -311,6 +315,12 @@ func TestTargets(t *testing.T) {
 			wantErr: []string{"too many levels of symbolic links"},
 		},
 	}
+}
+
+// TestTargets runs Create and Stream over every kind of path an output
+// can name.
+func TestTargets(t *testing.T) {
+	tests := targets()
 	opens := []struct {
 		name string
 		open func(string, fs.FileMode) (*File, error)
@@ -466,4 +476,102 @@ func TestWriteErrorNamesTheFile(t *testing.T) {
 	}
 	f.Close()
 	noLeftovers(t, dir)
+}
+
+// TestCheck: Check fails exactly where Create would, with the same
+// message, and leaves every scene as it was (no file made, no FIFO opened,
+// no temporary file left).
+func TestCheck(t *testing.T) {
+	for _, tc := range targets() {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := tc.setup(t, dir)
+			before := snapshot(t, dir)
+			done := make(chan error, 1)
+			go func() { done <- Check(path) }() // a FIFO with no reader must not block it
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Check did not return in 30 s")
+			}
+			if len(tc.wantErr) == 0 && err != nil {
+				t.Fatalf("Check: %v; Create would succeed", err)
+			}
+			if len(tc.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("Check: no error; want one with %q", tc.wantErr)
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+					t.Errorf("error %q is not %v", err, tc.wantIs)
+				}
+				if _, cerr := Create(path, 0o644); cerr == nil || cerr.Error() != err.Error() {
+					t.Errorf("Create says %v; Check said %q", cerr, err)
+				}
+			}
+			if after := snapshot(t, dir); after != before {
+				t.Errorf("Check changed the folder:\n%s\nthen\n%s", before, after)
+			}
+		})
+	}
+}
+
+// TestCheckUnwritable: a folder that cannot take a new file, and a FIFO
+// that cannot be opened for writing, fail Check (as they would Create).
+func TestCheckUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	t.Run("folder", func(t *testing.T) {
+		ro := filepath.Join(dir, "ro")
+		if err := os.Mkdir(ro, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		if os.Geteuid() == 0 {
+			// Root writes any folder; sysfs takes no new file even from root.
+			if runtime.GOOS != "linux" {
+				t.Skip("running as root off Linux: no folder refuses root here; the case is not tested")
+			}
+			ro = "/sys"
+		}
+		err := Check(filepath.Join(ro, "out.txt"))
+		if err == nil || !strings.Contains(err.Error(), "cannot create a file in folder "+ro) {
+			t.Errorf("Check = %v; want an error naming the folder %s", err, ro)
+		}
+	})
+	t.Run("FIFO", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("running as root, who may write any FIFO; the case is not tested")
+		}
+		fifo := filepath.Join(dir, "pipe")
+		if err := unix.Mkfifo(fifo, 0o444); err != nil {
+			t.Fatal(err)
+		}
+		if err := Check(fifo); err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("Check = %v; want permission denied", err)
+		}
+	})
+	noLeftovers(t, dir)
+}
+
+// snapshot describes everything under dir: names, kinds and contents.
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		b.WriteString(p + " " + d.Type().String())
+		if d.Type().IsRegular() {
+			data, _ := os.ReadFile(p)
+			b.WriteString(" " + string(data))
+		}
+		b.WriteString("\n")
+		return nil
+	})
+	return b.String()
 }
