@@ -85,6 +85,13 @@ type Request struct {
 	// so it never enters a response cache key: the same prompt for two
 	// items is the same call.
 	ItemID string `json:"-"`
+	// Repeat is which time the same request is asked, from 0, when a
+	// caller asks it several times on purpose (an experiment's repeats,
+	// to sample a model at a temperature above 0 or to time it again).
+	// Model runners ignore it. It is part of the response cache key when
+	// it is not 0, so that each repeat has an entry of its own, while
+	// repeat 0's key is the plain request's.
+	Repeat int `json:"repeat,omitempty"`
 }
 
 // Params are the model parameters a request may set; nil or empty fields

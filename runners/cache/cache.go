@@ -1,7 +1,8 @@
 // Package cache is bertbench's on-disk response cache. A successful result
 // is stored under the SHA-256 of everything that determines the output —
 // runner spec, model digest where the server reports one, prompt, system
-// prompt, mode and sampling parameters — so re-running or resuming an
+// prompt, mode, sampling parameters and the repeat (runners.Request.Repeat,
+// when not 0) — so re-running or resuming an
 // experiment never calls a model twice for the same input. Failed calls
 // are never stored.
 package cache

@@ -62,6 +62,28 @@ func TestKeyCoversEverythingThatChangesTheOutput(t *testing.T) {
 	if key("ollama:m", "d1", same) != k0 {
 		t.Error("keep-alive, the item id or the implicit chat mode changed the key")
 	}
+	// An experiment's repeats each have their own entry (or every repeat
+	// after the first would be the first one again), and the first
+	// repeat's key is the plain request's, as it was before repeats had
+	// a field: entries written by translate or an older bertbench serve it.
+	const pinned = "65675c1e773b61e3d9f56feb4da1e2d6572e4a76f13a6176ccdb35d7c24922aa"
+	if k0 != pinned {
+		t.Errorf("the key of a request that is no repeat changed: %s, was %s", k0, pinned)
+	}
+	rep := base
+	rep.Repeat = 0
+	if key("ollama:m", "d1", rep) != k0 {
+		t.Error("repeat 0 changed the key")
+	}
+	seen := map[string]int{k0: 0}
+	for i := 1; i <= 3; i++ {
+		rep.Repeat = i
+		k := key("ollama:m", "d1", rep)
+		if j, dup := seen[k]; dup {
+			t.Errorf("repeats %d and %d share a key", i, j)
+		}
+		seen[k] = i
+	}
 }
 
 // countingRunner answers every prompt, failing those listed in fail.
