@@ -93,6 +93,12 @@ type Pair struct {
 // The rows are read as the loop asks for them; breaking out of the loop
 // ends the query. Scores may be stored while the loop runs.
 func (r *Run) ToScore(ctx context.Context, hash string) iter.Seq2[Pair, error] {
+	return r.toScore(ctx, hash, "g.variation, g.item, g.rep")
+}
+
+// toScore is ToScore with the rows in the order orderBy gives (a
+// constant of this package).
+func (r *Run) toScore(ctx context.Context, hash, orderBy string) iter.Seq2[Pair, error] {
 	return func(yield func(Pair, error) bool) {
 		var scoring int64
 		err := r.s.r.QueryRowContext(ctx, "SELECT id FROM scorings WHERE run = ? AND hash = ?", r.id, hash).Scan(&scoring)
@@ -109,7 +115,7 @@ func (r *Run) ToScore(ctx context.Context, hash string) iter.Seq2[Pair, error] {
 			JOIN items i ON i.run = g.run AND i.item = g.item
 			WHERE g.run = ? AND g.error = ''
 			AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.generation = g.id AND s.scoring = ?)
-			ORDER BY g.variation, g.item, g.rep`, r.id, scoring)
+			ORDER BY `+orderBy, r.id, scoring)
 		if err != nil {
 			yield(Pair{}, fmt.Errorf("run %s: to score: %w", r.name, err))
 			return
