@@ -124,7 +124,9 @@ var ErrNotYet = errors.New("not supported yet")
 func Execute(ctx context.Context, cfg *Config, opts Options) (rep *Report, err error) {
 	rep = &Report{}
 	if cfg.Generate != nil {
-		return rep, Errors{cfg.errorf("generate", "bertbench run cannot make the dataset with a teacher yet (%v): run the teacher with bertbench translate, then give its output as the dataset (dataset: {file: FILE.jsonl, source_field: source, reference_fields: [output]})", ErrNotYet)}
+		e := cfg.errorf("generate", "bertbench run cannot make the dataset with a teacher yet: run the teacher with bertbench translate -o FILE.jsonl, then give its output as the dataset (dataset: {file: FILE.jsonl, source_field: source, reference_fields: [output]})")
+		e.Err = ErrNotYet
+		return rep, Errors{e}
 	}
 	plan, err := cfg.Plan()
 	if err != nil {

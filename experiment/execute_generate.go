@@ -35,6 +35,14 @@ type laneRunner struct {
 	runs []*Run
 	// pending counts the generations still to make.
 	pending int
+
+	// Set by prepare: the runner stack, its model's digest (for the
+	// request keys), whether it replays a recording, and the parsed
+	// templates by text.
+	runner    runners.Runner
+	digest    string
+	replayed  bool
+	templates map[string]*prompt.Template
 }
 
 // genKey is a job's key: the run, the item, and the request's cache key.
@@ -67,6 +75,18 @@ func (x *executor) generate(ctx context.Context) (stopped error, err error) {
 		stops    []error
 		failures []error
 	)
+	// Every runner with work to do is built and checked (the server
+	// answers, the model is there) before the first call, so that a typo
+	// in a model name fails the run before anything is generated.
+	for _, l := range lanes {
+		for _, lr := range l.runners {
+			if lr.pending > 0 {
+				if err := x.prepare(ctx, lr); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	x.progress(Progress{Phase: PhaseGenerate, Total: total})
 	for _, l := range lanes {
 		wg.Go(func() {
@@ -154,9 +174,9 @@ func (x *executor) lanes(ctx context.Context, done *store.DoneSet) ([]*lane, int
 	return lanes, total, nil
 }
 
-// runRunner builds the runner lr names, checks it, and runs its pending
-// generations as one batch, storing each outcome as it comes.
-func (x *executor) runRunner(ctx context.Context, lr *laneRunner, done *store.DoneSet, tick func()) error {
+// prepare builds the runner lr names and checks it (runners.Preflight),
+// within the runner's timeout.
+func (x *executor) prepare(ctx context.Context, lr *laneRunner) error {
 	first := lr.runs[0]
 	r, err := factory.New(lr.spec, factory.Options{
 		Concurrency: first.Concurrency,
@@ -185,20 +205,27 @@ func (x *executor) runRunner(ctx context.Context, lr *laneRunner, done *store.Do
 		}
 		return runnerError(lr.name, err)
 	}
-	replayed := false
 	if sp, err := runners.ParseSpec(lr.spec); err == nil && sp.Provider == runners.ProviderReplay {
-		replayed = true
+		lr.replayed = true
 	}
-	templates := map[string]*prompt.Template{}
+	lr.templates = map[string]*prompt.Template{}
 	for _, run := range lr.runs {
-		if templates[run.Template] == nil {
+		if lr.templates[run.Template] == nil {
 			t, err := prompt.Parse(run.Prompt, run.Template)
 			if err != nil {
 				return inputError{err} // Validate parsed it already
 			}
-			templates[run.Template] = t
+			lr.templates[run.Template] = t
 		}
 	}
+	lr.runner, lr.digest = r, digest
+	return nil
+}
+
+// runRunner runs lr's pending generations as one batch, storing each
+// outcome as it comes.
+func (x *executor) runRunner(ctx context.Context, lr *laneRunner, done *store.DoneSet, tick func()) error {
+	r, digest, templates, replayed := lr.runner, lr.digest, lr.templates, lr.replayed
 	var jobErr error
 	jobs := func(yield func(batch.Job[genKey]) bool) {
 		for it, err := range x.items() {
@@ -231,7 +258,7 @@ func (x *executor) runRunner(ctx context.Context, lr *laneRunner, done *store.Do
 	}
 	bctx, stop := context.WithCancel(ctx)
 	defer stop()
-	_, err = batch.Run(bctx, r, func(yield func(batch.Job[genKey]) bool) {
+	_, err := batch.Run(bctx, r, func(yield func(batch.Job[genKey]) bool) {
 		jobs(yield)
 		if jobErr != nil {
 			stop() // the batch ends with the jobs fed so far

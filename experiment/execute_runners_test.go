@@ -1,0 +1,233 @@
+package experiment_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bertbench/bertbench/experiment"
+	"github.com/bertbench/bertbench/internal/orttest"
+	"github.com/bertbench/bertbench/runners/cache"
+	"github.com/bertbench/bertbench/runners/faultserver"
+	"github.com/bertbench/bertbench/store"
+)
+
+// tracker stands in front of a fault server: it lists the Ollama models
+// a and b, and records how many calls each model has in flight (each
+// held a few milliseconds, so that calls that may overlap do).
+type tracker struct {
+	*httptest.Server
+	mu       sync.Mutex
+	inflight map[string]int
+	most     map[string]int
+	overlap  bool // calls to a and b were in flight at once
+	calls    int
+}
+
+func newTracker(t *testing.T) *tracker {
+	t.Helper()
+	fs := faultserver.New()
+	t.Cleanup(fs.Close)
+	tr := &tracker{inflight: map[string]int{}, most: map[string]int{}}
+	tr.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/tags":
+			io.WriteString(w, `{"models":[{"name":"a:latest","model":"a:latest","digest":"da"},{"name":"b:latest","model":"b:latest","digest":"db"}]}`)
+			return
+		case "/api/chat", "/v1/chat/completions":
+		default:
+			fs.Config.Handler.ServeHTTP(w, r)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req struct{ Model string }
+		_ = json.Unmarshal(body, &req)
+		m := strings.TrimSuffix(req.Model, ":latest")
+		tr.mu.Lock()
+		tr.calls++
+		tr.inflight[m]++
+		tr.most[m] = max(tr.most[m], tr.inflight[m])
+		if tr.inflight["a"] > 0 && tr.inflight["b"] > 0 {
+			tr.overlap = true
+		}
+		tr.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		fs.Config.Handler.ServeHTTP(w, r)
+		tr.mu.Lock()
+		tr.inflight[m]--
+		tr.mu.Unlock()
+	}))
+	t.Cleanup(tr.Close)
+	return tr
+}
+
+func (tr *tracker) count() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.calls
+}
+
+// writeExperiment writes n items and config (with %[1]s the server's URL
+// and %[2]s the tiny checkpoint) into a folder and loads it.
+func writeExperiment(t *testing.T, n int, config, url string) *experiment.Config {
+	t.Helper()
+	dir := t.TempDir()
+	var src, refs strings.Builder
+	for i := range n {
+		fmt.Fprintf(&src, "sentence number %d\n", i)
+		fmt.Fprintf(&refs, "第 %d 句\n", i)
+	}
+	for name, text := range map[string]string{"src.txt": src.String(), "refs.txt": refs.String()} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ckpt, err := filepath.Abs("../testdata/bertscore/tiny-mbert")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "exp.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(config, url, ckpt)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := experiment.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const threeRunners = `
+dataset: {file: src.txt, reference_files: [refs.txt]}
+to: Chinese
+runners:
+  - {name: a, spec: "ollama:a@%[1]s", concurrency: 2}
+  - {name: b, spec: "ollama:b@%[1]s", concurrency: 2}
+  - {name: c, spec: "openai-compatible:fault-model@%[1]s/v1", concurrency: 2}
+variations:
+  - {name: va, runner: a, temperature: 0.7}
+  - {name: vb, runner: b, temperature: 0.7}
+  - {name: vc, runner: c, temperature: 0.7}
+repeat: 2
+scoring: {import: "%[2]s", layer: 3}
+`
+
+// TestExecute_Runners: two Ollama models on one server never run at once
+// (each within its own concurrency), repeats are calls of their own, and
+// a second run of the experiment is served from the response cache, every
+// repeat included.
+func TestExecute_Runners(t *testing.T) {
+	orttest.Require(t)
+	ctx := context.Background()
+	tr := newTracker(t)
+	cfg := writeExperiment(t, 8, threeRunners, tr.URL)
+	rc, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	rep, err := experiment.Execute(ctx, cfg, experiment.Options{Out: out, Cache: rc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = 8 * 3 * 2
+	if got := tr.count(); got != want || rep.Generated != want || rep.Failed != 0 || rep.Scored != want {
+		t.Errorf("%d calls at the server, report %+v; want %d of each", got, rep, want)
+	}
+	if tr.overlap {
+		t.Error("calls to the two Ollama models on one server were in flight at once")
+	}
+	for m, n := range tr.most {
+		if n > 2 {
+			t.Errorf("model %s had %d calls in flight, its runner allows 2", m, n)
+		}
+	}
+	// Every output is the fault server's English: flagged, and scored.
+	for _, v := range rep.Variations {
+		if v.Live != 16 || v.Flags["wrong_language"] != 16 || v.Scored != 16 || v.LatencyP50 <= 0 {
+			t.Errorf("variation %s: %+v", v.Name, v)
+		}
+	}
+	// Three variations with the same output for an item: one encoding.
+	if rep.Encoded != 8 {
+		t.Errorf("%d pairs encoded, want 8 (one per item)", rep.Encoded)
+	}
+	keys := map[string]bool{}
+	for _, r := range storeRows(t, out) {
+		if keys[r.RequestKey] || r.RequestKey == "" {
+			t.Errorf("request key %q of %v is shared or empty", r.RequestKey, r.Key)
+		}
+		keys[r.RequestKey] = true
+	}
+
+	t.Run("SecondRunFromTheCache", func(t *testing.T) {
+		before := tr.count()
+		rep, err := experiment.Execute(ctx, cfg, experiment.Options{Out: out, Cache: rc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.count() - before; got != 0 {
+			t.Errorf("%d calls made again", got)
+		}
+		for _, v := range rep.Variations {
+			if v.Cached != 16 || v.Live != 0 {
+				t.Errorf("variation %s: %d cached, %d live; want 16 and 0", v.Name, v.Cached, v.Live)
+			}
+		}
+	})
+}
+
+// TestExecute_PreflightFails: a model the server does not have stops the
+// run before any output is made, naming the runner; it is not an input
+// error (the server may get the model).
+func TestExecute_PreflightFails(t *testing.T) {
+	tr := newTracker(t)
+	cfg := writeExperiment(t, 3, strings.Replace(threeRunners, `"ollama:b@`, `"ollama:nosuch@`, 1), tr.URL)
+	out := t.TempDir()
+	rep, err := experiment.Execute(context.Background(), cfg, experiment.Options{Out: out})
+	if err == nil || errors.Is(err, experiment.ErrInvalidInput) || !strings.Contains(err.Error(), "runner b") {
+		t.Fatalf("error %v", err)
+	}
+	if tr.count() != 0 || rep.Generated != 0 {
+		t.Errorf("%d calls, %d generations before the check failed", tr.count(), rep.Generated)
+	}
+	s, err := store.OpenExisting(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runs, err := s.ListRuns(context.Background())
+	if err != nil || len(runs) != 1 || runs[0].Status != store.StatusFailed || runs[0].Generations != 0 {
+		t.Errorf("runs %+v, %v", runs, err)
+	}
+}
+
+// TestExecute_GenerateNotYet: a config whose dataset a teacher makes is
+// refused, at its generate block, as something this version cannot do.
+func TestExecute_GenerateNotYet(t *testing.T) {
+	c, _, err := load(t, `
+generate: {sources: {file: src.txt}, runner: t}
+to: Chinese
+runners: [{name: t, spec: "replay:rec.jsonl"}]
+variations: [{name: v, runner: t}]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = experiment.Execute(context.Background(), c, experiment.Options{Out: t.TempDir()})
+	if !errors.Is(err, experiment.ErrInvalidInput) || !errors.Is(err, experiment.ErrNotYet) || !strings.Contains(err.Error(), "exp.yaml:2:") {
+		t.Errorf("error %v", err)
+	}
+}
