@@ -41,6 +41,7 @@ func TestUsageContract(t *testing.T) {
 		"finetune export": {badValue: []string{"--seed", "x", "-i", refs, "-o", filepath.Join(dir, "t.jsonl")}, wantBad: `invalid value "x" for --seed: want a whole number`, missing: []string{"-o", filepath.Join(dir, "t.jsonl")}, wantMissing: "--input is required"},
 		"finetune openai": {badValue: []string{"--poll", "5", "--file", refs}, wantBad: `invalid value "5" for --poll: want a duration with a unit`, missing: []string{"--model", "gpt-3.5-turbo"}, wantMissing: "missing --file"},
 		"cache clear":     {},
+		"run":             {badValue: []string{"--threads", "abc", "x.yaml"}, wantBad: `invalid value "abc" for --threads: want a whole number`, missing: []string{}, wantMissing: "want the experiment CONFIG file"},
 		"runs list":       {badValue: []string{"--json=yes"}, wantBad: "for --json: want true or false"},
 		"runs show":       {badValue: []string{"--config=yes"}, wantBad: "for --config: want true or false"},
 		"runs export":     {badValue: []string{"--format", "xml"}, wantBad: `invalid value "xml" for --format: want jsonl or csv`},
