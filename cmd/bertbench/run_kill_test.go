@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -283,4 +284,43 @@ func collapse(s string) string {
 		b = append(b, c)
 	}
 	return string(b)
+}
+
+// TestRunInterrupt: Ctrl-C while calls are held stops the run with 130,
+// keeps what finished, records the run as interrupted and says how to go
+// on; the resume then completes it.
+func TestRunInterrupt(t *testing.T) {
+	srv := newGatedServer(t, 3)
+	dir := t.TempDir()
+	cfg := writeKillExperiment(t, dir, srv.URL)
+	out := filepath.Join(dir, "out")
+	args := []string{"run", cfg, "--out", out, "--no-cache", "--cache-dir", filepath.Join(dir, "cache")}
+	cmd, stdout, stderr := startChild(t, "main", args...)
+	go io.Copy(io.Discard, stdout)
+	waitFor(t, "three outputs stored and a call held", func() bool {
+		gens, _, _, _ := storeCounts(t, filepath.Join(out, "results.db"))
+		_, _, waiting := srv.state()
+		return gens == 3 && waiting > 0
+	})
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, cmd); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d; stderr: %s", code, exitInterrupted, stderr)
+	}
+	if want := "continue with: bertbench run " + cfg + " --out " + out + " --resume"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q lacks %q", stderr, want)
+	}
+	code, list, _ := runCLI(t, "", "runs", "list", "--store", out)
+	if code != 0 || !strings.Contains(list, "interrupted") || !strings.Contains(list, fmt.Sprintf("3/%d", killGenerations)) {
+		t.Errorf("runs list: %s", list)
+	}
+	srv.open()
+	again, _, stderr2 := startChild(t, "main", append(args, "--resume")...)
+	if code := waitExit(t, again); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr2)
+	}
+	if answered, _, _ := srv.state(); answered != killGenerations {
+		t.Errorf("%d calls answered for %d generations", answered, killGenerations)
+	}
 }
