@@ -35,18 +35,19 @@ ollama:
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/bertbench
 
-## demo: set up, build an encoder in Go from the bundled tiny checkpoint (cut
-## at layer 3), then score a small en->zh corpus with it (idf-weighted)
-DEMO_MODEL := $(DEPS)/demo/tiny-mbert
+## demo: set up, then run the demo experiment (examples/demo.yaml): three
+## replayed systems translate 20 en->zh sentences, an encoder built in Go from
+## the bundled tiny checkpoint (cut at layer 3) scores them (idf, rescaled), and
+## everything lands in the SQLite store examples/runs/demo/results.db
 demo: setup
-	$(BIN) models import testdata/bertscore/tiny-mbert --layer 3 -o $(DEMO_MODEL)
-	$(BIN) score --model $(DEMO_MODEL) --idf -c testdata/demo/cands.txt -r testdata/demo/refs.txt
+	$(BIN) run examples/demo.yaml
 	@echo
 	@echo "Note: the demo model (testdata/bertscore/tiny-mbert) has random weights: its scores only show that"
 	@echo "the pipeline works, they say nothing about the translations. For real scores, download a real"
 	@echo "encoder once (needs internet; offline afterwards) and score with it:"
 	@echo "  $(BIN) models pull bert-base-multilingual-cased"
 	@echo "  $(BIN) score --model bert-base-multilingual-cased --idf -c testdata/demo/cands.txt -r testdata/demo/refs.txt"
+	@echo "The store: $(BIN) runs show --store examples/runs/demo"
 
 ## test: install test dependencies, then run every test with the race detector
 test: test-deps
