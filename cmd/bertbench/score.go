@@ -13,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bertbench/bertbench/bertscore"
-	"github.com/bertbench/bertbench/dataset"
 	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/onnxrt"
@@ -48,11 +47,21 @@ func newScoreCommand(resolve scoreModelResolver) *cli.Command {
 	return &cli.Command{
 		Name:      "score",
 		Usage:     "BERTScore candidate translations against references",
-		UsageText: "bertbench score [--model DIR|NAME] [--lang CODE] -c CANDS -r REFS [-r REFS2 ...] [--idf] [--rescale [--baseline FILE]] [--device cpu|cuda[:N] [--tf32]] [--format text|json|jsonl|csv] [-o FILE]",
+		UsageText: "bertbench score [--model DIR|NAME] [--lang CODE] -c CANDS [--field NAME [--id-field NAME]] -r REFS [-r REFS2 ...] [--idf] [--rescale [--baseline FILE]] [--device cpu|cuda[:N] [--tf32]] [--format text|json|jsonl|csv] [-o FILE]",
 		Description: `Files hold one sentence per line (UTF-8); line i of every reference file
 is a reference for line i of the candidate file, and the best P, R and F over
 the references are kept. An empty line is an empty sentence and scores 0.
 "-" reads standard input.
+
+With --field NAME the candidates are the NAME field of a JSONL, CSV or TSV
+file, such as translate's results (--field output), in any order: each is
+matched to the references by its item, the --id-field (default id), else its
+"line" field (translate writes the input's line), else its line in the file;
+an output holding newlines stays one candidate. The references are then
+line-aligned text files (items L1, L2, ...) or one dataset file (JSONL, CSV,
+TSV) with the items' ids and references; the scores come in the references'
+order. A candidate file of JSON objects without --field is refused, never
+scored as sentences.
 
 Text output: one "P<TAB>R<TAB>F" line per candidate, then the configuration
 hash with the system means. --format json prints
@@ -72,6 +81,8 @@ precision that really ran.`,
 			// duplicating the files), so -r a --refs b keeps both in order.
 			&cli.GenericFlag{Name: "refs", Usage: "reference `FILE` (also -r FILE), line-aligned with the candidates; repeat for several references", Value: refs, TakesFile: true},
 			&cli.GenericFlag{Name: "r", Usage: "reference `FILE`", Value: refs, TakesFile: true, Hidden: true},
+			&cli.StringFlag{Name: "field", Usage: "read the candidates from the `NAME` field of a JSONL (CSV, TSV) file, matched to the references by item (e.g. --field output for translate's results)"},
+			&cli.StringFlag{Name: "id-field", Usage: "with --field: the candidates' item id `FIELD` (default id; without one, the \"line\" field, else the line in the file)"},
 			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder `DIR` (model.onnx, tokenizer.json, optional bertbench.json) or a pulled model's NAME (default: the --lang default, else bert-base-multilingual-cased)", TakesFile: true},
 			&cli.StringFlag{Name: "lang", Usage: "target language `CODE` (zh, en, de, ...): picks the default model and its rescale baseline"},
 			newCacheDirFlag(),
@@ -104,13 +115,10 @@ func runScore(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) 
 			return asUsage(fmt.Errorf("score: output: %w", err))
 		}
 	}
-	items, err := dataset.ReadAllParallel(cCtx.String("cands"), refFiles, dataset.Options{Stdin: cCtx.App.Reader})
+	cands, refs, err := readScorePairs(scoreInputs{cands: cCtx.String("cands"), refs: refFiles,
+		field: cCtx.String("field"), idField: cCtx.String("id-field"), stdin: cCtx.App.Reader})
 	if err != nil {
-		return asUsage(fmt.Errorf("score: %w", err))
-	}
-	cands, refs := make([]string, len(items)), make([][]string, len(items))
-	for i, it := range items {
-		cands[i], refs[i] = it.Source, it.References
+		return err
 	}
 	if len(cands) == 0 {
 		return usagef("score: %s has no lines: nothing to score", cCtx.String("cands"))
