@@ -1,0 +1,208 @@
+package generate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/bertbench/bertbench/internal/outfile"
+	"github.com/bertbench/bertbench/runners"
+	"github.com/bertbench/bertbench/runners/batch"
+)
+
+// windowPerWorker bounds how far calls run ahead of judging, which is in
+// request order: at most this many requests per worker are issued past
+// the first one not yet judged.
+const windowPerWorker = 2
+
+// Run generates items into Options.Output until it holds Options.Count
+// (resuming the file when it exists; see the package documentation) or
+// MaxAttempts requests were judged. It does not preflight the teacher:
+// call runners.Preflight first to fail before any output.
+//
+// The report is returned with every error. The error is nil when the file
+// holds Count items; it matches ErrInvalidInput for bad options or an
+// output file these options did not write, and ErrTargetNotReached when
+// MaxAttempts ran out; it is a *batch.StopError when a call failed in a
+// way every further call would (the model is missing, the server cannot be
+// reached), ctx's error when ctx ended first, or a write error. Every item
+// accepted before an error is in the file.
+func Run(ctx context.Context, o Options) (Report, error) {
+	start := time.Now()
+	rep := Report{Target: o.Count, Rejected: map[Reason]int{}}
+	if err := o.Validate(); err != nil {
+		return rep, err
+	}
+	p, err := o.plan()
+	if err != nil {
+		return rep, err
+	}
+	d := newDedup(o.NearDuplicate)
+	st, err := resume(o.Output, p, d)
+	if err != nil {
+		return rep, err
+	}
+	rep.Resumed, rep.NextRequest, rep.DroppedTornLine = st.items, st.next, st.torn
+	defer func() { rep.Elapsed = time.Since(start) }()
+	if rep.Done() {
+		return rep, nil
+	}
+	if st.next >= o.maxAttempts() {
+		return rep, notReached(&rep, o)
+	}
+	f, err := outfile.Append(o.Output, 0o644, st.keep)
+	if err != nil {
+		return rep, err
+	}
+	runErr := p.run(ctx, f, d, &rep)
+	if err := f.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("writing %s: %w", o.Output, err)
+	}
+	if runErr == nil && !rep.Done() {
+		runErr = notReached(&rep, o)
+	}
+	return rep, runErr
+}
+
+func notReached(rep *Report, o Options) error {
+	return fmt.Errorf("%w: %d of %d items after %d requests, the most allowed (rejected: %s); allow more requests, or loosen the checks the answers fail",
+		ErrTargetNotReached, rep.Total(), o.Count, o.maxAttempts(), rep.RejectedString())
+}
+
+// run makes and judges the requests from rep.NextRequest on.
+func (p *plan) run(ctx context.Context, out *outfile.File, d *dedup, rep *Report) error {
+	o := p.o
+	workers := o.Concurrency
+	if workers <= 0 {
+		workers = runners.MaxConcurrency(o.Teacher)
+	}
+	if workers <= 0 {
+		workers = batch.DefaultWorkers
+	}
+	window, limit := windowPerWorker*workers, o.maxAttempts()
+
+	var (
+		mu       sync.Mutex
+		issued   = rep.NextRequest // the next request to send
+		cursor   = rep.NextRequest // the next request to judge
+		total    = rep.Total()
+		buildErr error
+		wake     = make(chan struct{}, 1)
+	)
+	// over reports, under mu, that no more requests are to be sent.
+	over := func() bool { return buildErr != nil || total >= o.Count || issued >= limit }
+	lines := map[int]Line{} // the requests sent and not yet judged, under mu
+	jobs := func(yield func(batch.Job[int]) bool) {
+		for {
+			mu.Lock()
+			for !over() && issued >= cursor+window {
+				mu.Unlock()
+				select {
+				case <-wake:
+				case <-ctx.Done():
+					return
+				}
+				mu.Lock()
+			}
+			if over() {
+				mu.Unlock()
+				return
+			}
+			i := issued
+			line, err := p.request(i)
+			if err != nil {
+				buildErr = err
+				mu.Unlock()
+				return
+			}
+			issued++
+			lines[i] = line
+			mu.Unlock()
+			if !yield(batch.Job[int]{Key: i, Request: line.runnerRequest()}) {
+				return
+			}
+		}
+	}
+
+	pending := map[int]batch.Outcome[int]{} // finished, waiting for an earlier one
+	each := func(oc batch.Outcome[int]) error {
+		defer func() {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}()
+		mu.Lock()
+		done := total >= o.Count
+		mu.Unlock()
+		if done {
+			rep.Unused++
+			return nil
+		}
+		pending[oc.Key] = oc
+		for {
+			next, ok := pending[cursor]
+			if !ok {
+				return nil
+			}
+			delete(pending, cursor)
+			mu.Lock()
+			line := lines[cursor]
+			delete(lines, cursor)
+			mu.Unlock()
+			line, reason, commit := p.judge(line, next, d)
+			rep.Judged++
+			if reason != "" {
+				rep.Rejected[reason]++
+			} else {
+				b, err := json.Marshal(line)
+				if err == nil {
+					_, err = out.Write(append(b, '\n'))
+				}
+				if err != nil {
+					return fmt.Errorf("writing %s: %w", o.Output, err)
+				}
+				commit()
+				rep.Accepted++
+			}
+			mu.Lock()
+			cursor++
+			if reason == "" {
+				total++
+			}
+			done := total >= o.Count
+			mu.Unlock()
+			rep.NextRequest = cursor
+			if o.Progress != nil {
+				r := *rep
+				r.Rejected = maps.Clone(rep.Rejected)
+				o.Progress(r)
+			}
+			if done {
+				rep.Unused += len(pending)
+				clear(pending)
+				return nil
+			}
+		}
+	}
+	sum, err := batch.Run(ctx, o.Teacher, jobs, batch.Options{Workers: workers}, each)
+	rep.Calls = sum.Tally
+	rep.Unused += len(pending) // an earlier request never came back
+	if err == nil {
+		if ctx.Err() != nil && !rep.Done() {
+			return ctx.Err() // the feed gave up waiting
+		}
+		mu.Lock()
+		err = buildErr
+		mu.Unlock()
+	}
+	var stop *batch.StopError[int]
+	if errors.As(err, &stop) {
+		return fmt.Errorf("stopped at request %d: %w", stop.Key, err)
+	}
+	return err
+}
