@@ -102,6 +102,11 @@ const (
 // or an existing output file cause: fixing them, not retrying, cures them.
 var ErrInvalidInput = errors.New("invalid input")
 
+// ErrPreflight is matched by the error of a run whose teacher failed its
+// preflight check (runners.Preflight): no call was made, the output file
+// was not touched.
+var ErrPreflight = errors.New("teacher preflight failed")
+
 // ErrTargetNotReached is matched by the error of a run that used up
 // MaxAttempts before Count items were accepted.
 var ErrTargetNotReached = errors.New("target count not reached")
@@ -163,6 +168,9 @@ type Options struct {
 	// Output is the JSONL file written, or resumed when it exists
 	// (required).
 	Output string
+	// PreflightTimeout bounds the teacher's preflight check (0: ctx
+	// only).
+	PreflightTimeout time.Duration
 	// Progress, when set, is told the report so far after every answer
 	// judged, on the goroutine that called Run.
 	Progress func(Report)

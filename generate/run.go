@@ -21,13 +21,16 @@ const windowPerWorker = 2
 
 // Run generates items into Options.Output until it holds Options.Count
 // (resuming the file when it exists; see the package documentation) or
-// MaxAttempts requests were judged. It does not preflight the teacher:
-// call runners.Preflight first to fail before any output.
+// MaxAttempts requests were judged. Before the first call, and after the
+// file was checked, it makes sure that the teacher answers and has its
+// model (runners.Preflight), so that a missing model or an unreachable
+// server fails before the file is touched.
 //
 // The report is returned with every error. The error is nil when the file
 // holds Count items; it matches ErrInvalidInput for bad options or an
-// output file these options did not write, and ErrTargetNotReached when
-// MaxAttempts ran out; it is a *batch.StopError when a call failed in a
+// output file these options did not write, ErrPreflight (and the kind of
+// its cause) when the teacher failed its preflight, before the file was
+// touched, and ErrTargetNotReached when MaxAttempts ran out; it is a *batch.StopError when a call failed in a
 // way every further call would (the model is missing, the server cannot be
 // reached), ctx's error when ctx ended first, or a write error. Every item
 // accepted before an error is in the file.
@@ -54,6 +57,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if st.next >= o.maxAttempts() {
 		return rep, notReached(&rep, o)
 	}
+	if err := preflight(ctx, o); err != nil {
+		return rep, err
+	}
 	f, err := outfile.Append(o.Output, 0o644, st.keep)
 	if err != nil {
 		return rep, err
@@ -67,6 +73,27 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	return rep, runErr
 }
+
+// preflight runs the teacher's preflight, bounded by PreflightTimeout.
+func preflight(ctx context.Context, o Options) error {
+	if o.PreflightTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.PreflightTimeout)
+		defer cancel()
+	}
+	if err := runners.Preflight(ctx, o.Teacher); err != nil {
+		return fmt.Errorf("teacher %s: %w", o.Teacher.Spec(), preflightError{err})
+	}
+	return nil
+}
+
+// preflightError is a failed preflight: it matches ErrPreflight and the
+// error's own kind.
+type preflightError struct{ err error }
+
+func (e preflightError) Error() string        { return e.err.Error() }
+func (e preflightError) Unwrap() error        { return e.err }
+func (e preflightError) Is(target error) bool { return target == ErrPreflight }
 
 func notReached(rep *Report, o Options) error {
 	return fmt.Errorf("%w: %d of %d items after %d requests, the most allowed (rejected: %s); allow more requests, or loosen the checks the answers fail",

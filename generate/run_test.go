@@ -417,22 +417,40 @@ func TestRun_GivesUp(t *testing.T) {
 	}
 }
 
-// TestRun_StopsWhenUnreachable: a teacher that cannot be reached stops
-// the run at the first call, with an error of that kind.
-func TestRun_StopsWhenUnreachable(t *testing.T) {
-	srv := newScriptedTeacher(t, script)
-	srv.Close()
-	dir := t.TempDir()
-	o := testOptions(srv.runner(t, "", 2), filepath.Join(dir, "out.jsonl"), 3)
-	rep, err := Run(context.Background(), o)
-	var stop *batch.StopError[int]
-	if !errors.Is(err, runners.ErrUnreachable) || !errors.As(err, &stop) || rep.Calls.Failed < 1 || rep.Accepted != 0 {
-		t.Errorf("Run: %v, report %s", err, rep)
-	}
-	checkAccounting(t, rep)
-	if b, _ := os.ReadFile(o.Output); len(b) != 0 {
-		t.Errorf("output %q", b)
-	}
+// TestRun_Stops: a teacher that cannot be reached fails its preflight
+// before the file is touched; one whose model goes away mid-run stops the
+// run at that call, keeping what was accepted.
+func TestRun_Stops(t *testing.T) {
+	t.Run("unreachable", func(t *testing.T) {
+		srv := newScriptedTeacher(t, script)
+		srv.Close()
+		o := testOptions(srv.runner(t, "", 2), filepath.Join(t.TempDir(), "out.jsonl"), 3)
+		rep, err := Run(context.Background(), o)
+		if !errors.Is(err, ErrPreflight) || !errors.Is(err, runners.ErrUnreachable) || rep.Judged != 0 {
+			t.Errorf("Run: %v, report %s", err, rep)
+		}
+		if _, err := os.Stat(o.Output); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the output file was created: %v", err)
+		}
+	})
+	t.Run("model gone", func(t *testing.T) {
+		srv := newScriptedTeacher(t, func(seed int) answer {
+			if seed >= 2 {
+				return answer{status: 404}
+			}
+			return script(seed)
+		})
+		o := testOptions(srv.runner(t, "", 1), filepath.Join(t.TempDir(), "out.jsonl"), 3)
+		rep, err := Run(context.Background(), o)
+		var stop *batch.StopError[int]
+		if !errors.Is(err, runners.ErrModelNotFound) || !errors.As(err, &stop) || stop.Key != 2 || rep.Accepted != 2 || rep.Rejected[ReasonCallError] != 1 {
+			t.Errorf("Run: %v, report %s", err, rep)
+		}
+		checkAccounting(t, rep)
+		if n := strings.Count(readFile(t, o.Output), "\n"); n != 2 {
+			t.Errorf("%d lines kept, want 2", n)
+		}
+	})
 }
 
 func TestOptions_Validate(t *testing.T) {
