@@ -282,10 +282,10 @@ func (b Bounds) validate(side string) error {
 		}
 	}
 	if b.MaxChars > 0 && b.MinChars > b.MaxChars {
-		return &OptionError{side + ".MinChars", b.MinChars, fmt.Sprintf("is above MaxChars %d", b.MaxChars)}
+		return &OptionError{side + ".MinChars", b.MinChars, fmt.Sprintf("is above the maximum, %d", b.MaxChars)}
 	}
 	if b.MaxWords > 0 && b.MinWords > b.MaxWords {
-		return &OptionError{side + ".MinWords", b.MinWords, fmt.Sprintf("is above MaxWords %d", b.MaxWords)}
+		return &OptionError{side + ".MinWords", b.MinWords, fmt.Sprintf("is above the maximum, %d", b.MaxWords)}
 	}
 	return nil
 }

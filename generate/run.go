@@ -76,12 +76,17 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 // preflight runs the teacher's preflight, bounded by PreflightTimeout.
 func preflight(ctx context.Context, o Options) error {
+	pctx := ctx
 	if o.PreflightTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.PreflightTimeout)
+		pctx, cancel = context.WithTimeout(ctx, o.PreflightTimeout)
 		defer cancel()
 	}
-	if err := runners.Preflight(ctx, o.Teacher); err != nil {
+	err := runners.Preflight(pctx, o.Teacher)
+	if err == nil {
+		err = ctx.Err() // some checks take an answer cut short for a server that is there
+	}
+	if err != nil {
 		return fmt.Errorf("teacher %s: %w", o.Teacher.Spec(), preflightError{err})
 	}
 	return nil

@@ -467,7 +467,7 @@ func TestOptions_Validate(t *testing.T) {
 		{"bad language", func(o *Options) { o.To = "Chinese!" }, `To "Chinese!": want a BCP 47 language tag`},
 		{"share above 1", func(o *Options) { o.MinShare = 2 }, "MinShare 2: must be in [0, 1]"},
 		{"near-dup above 1", func(o *Options) { o.NearDuplicate = 1.5 }, "NearDuplicate 1.5"},
-		{"min above max", func(o *Options) { o.Reference.MinChars = 500 }, "Reference.MinChars 500: is above MaxChars 100"},
+		{"min above max", func(o *Options) { o.Reference.MinChars = 500 }, "Reference.MinChars 500: is above the maximum, 100"},
 		{"negative words", func(o *Options) { o.Source.MaxWords = -1 }, "Source.MaxWords -1"},
 		{"empty topic", func(o *Options) { o.Topics = []string{"a", " "} }, `Topics[1] " ": an empty hint`},
 		{"presence penalty", func(o *Options) { o.Params.PresencePenalty = ptr(3.0) }, "presence_penalty 3: must be in [-2, 2]"},

@@ -37,6 +37,7 @@ func TestUsageContract(t *testing.T) {
 		"translate":       {badValue: []string{"--timeout", "5", "--runner", "ollama:x", "-i", refs}, wantBad: `invalid value "5" for --timeout: want a duration with a unit, e.g. 30s`, missing: []string{"--runner", "ollama:x", "--to", "Chinese"}, wantMissing: "--input is required"},
 		"adapters create": {missing: []string{"--name", "x", "--base", "y"}, wantMissing: "missing --adapter"},
 		"adapters list":   {badValue: []string{"--json=yes"}, wantBad: "for --json: want true or false"},
+		"generate":        {badValue: []string{"--count", "x", "--teacher", "ollama:x", "-o", refs}, wantBad: `invalid value "x" for --count: want a whole number`, missing: []string{"--teacher", "ollama:x", "-o", refs}, wantMissing: "generate: missing --count"},
 		"cache dir":       {},
 		"cache clear":     {},
 	}

@@ -70,6 +70,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			translateCommand(),
 			adaptersCommand(),
 			cacheCommand(),
+			generateCommand(),
 		},
 		// Without a command, show the help; an unknown command is a usage
 		// error (exit 2).
