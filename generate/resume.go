@@ -30,10 +30,11 @@ func (e *ResumeError) Is(target error) bool { return target == ErrInvalidInput }
 
 // resumeState is what an existing output file holds.
 type resumeState struct {
-	items int   // items (lines) in the file
-	next  int   // the request after the last line's
-	keep  int64 // bytes of whole lines: the file is cut to this (-1: not a regular file, keep all)
-	torn  bool  // the file ended in a torn line, dropped
+	exists bool  // something is at the path
+	items  int   // items (lines) in the file
+	next   int   // the request after the last line's
+	keep   int64 // bytes of whole lines: the file is cut to this (-1: not a regular file, keep all)
+	torn   bool  // the file ended in a torn line, dropped
 }
 
 // tornPrefix is how every line Run writes starts; a last line without its
@@ -51,15 +52,17 @@ func resume(path string, p *plan, d *dedup) (resumeState, error) {
 		return resumeState{}, nil
 	case err != nil:
 		return resumeState{}, fmt.Errorf("reading %s to resume it: %w", path, err)
+	case fi.IsDir():
+		return resumeState{}, inputError{fmt.Errorf("%s is a folder; give a file name", path)}
 	case !fi.Mode().IsRegular():
-		return resumeState{keep: -1}, nil // a FIFO or device: written, never read
+		return resumeState{exists: true, keep: -1}, nil // a FIFO or device: written, never read
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return resumeState{}, fmt.Errorf("reading %s to resume it: %w", path, err)
 	}
 	defer f.Close()
-	st := resumeState{}
+	st := resumeState{exists: true}
 	r := bufio.NewReader(f)
 	prev := -1
 	for n := 1; ; n++ {

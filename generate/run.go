@@ -57,12 +57,18 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if st.next >= o.maxAttempts() {
 		return rep, notReached(&rep, o)
 	}
+	if !st.exists {
+		// A new file: make sure it can be made before calling anyone.
+		if err := outfile.Check(o.Output); err != nil {
+			return rep, inputError{err}
+		}
+	}
 	if err := preflight(ctx, o); err != nil {
 		return rep, err
 	}
 	f, err := outfile.Append(o.Output, 0o644, st.keep)
 	if err != nil {
-		return rep, err
+		return rep, inputError{err}
 	}
 	runErr := p.run(ctx, f, d, &rep)
 	if err := f.Close(); err != nil && runErr == nil {
@@ -91,6 +97,13 @@ func preflight(ctx context.Context, o Options) error {
 	}
 	return nil
 }
+
+// inputError marks an error about the output path as ErrInvalidInput.
+type inputError struct{ err error }
+
+func (e inputError) Error() string        { return e.err.Error() }
+func (e inputError) Unwrap() error        { return e.err }
+func (e inputError) Is(target error) bool { return target == ErrInvalidInput }
 
 // preflightError is a failed preflight: it matches ErrPreflight and the
 // error's own kind.

@@ -453,6 +453,22 @@ func TestRun_Stops(t *testing.T) {
 	})
 }
 
+// TestRun_OutputRefused: an output path that cannot be written is an
+// input error found before any call.
+func TestRun_OutputRefused(t *testing.T) {
+	srv := newScriptedTeacher(t, script)
+	dir := t.TempDir()
+	for _, out := range []string{filepath.Join(dir, "no", "out.jsonl"), dir} {
+		_, err := Run(context.Background(), testOptions(srv.runner(t, "", 1), out, 1))
+		if !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("-o %s: %v, want an input error", out, err)
+		}
+	}
+	if _, n := srv.callsFor(); n != 0 {
+		t.Errorf("%d calls", n)
+	}
+}
+
 func TestOptions_Validate(t *testing.T) {
 	srv := newScriptedTeacher(t, script)
 	teacher := srv.runner(t, "", 1)

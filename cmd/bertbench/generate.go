@@ -135,13 +135,17 @@ func runGenerate(c *cli.Context) error {
 	}
 	o.PreflightTimeout = retryPolicy.Timeout
 
-	var bar *progressbar.ProgressBar
+	var (
+		bar     *progressbar.ProgressBar
+		started bool
+	)
 	o.Progress = func(r generate.Report) {
+		if !started {
+			started = true
+			bar = newProgressBar(stderr, r.Target-r.Resumed, 2, "generating", "items")
+		}
 		if bar == nil {
-			if bar = newProgressBar(stderr, r.Target-r.Resumed, 2, "generating", "items"); bar == nil {
-				o.Progress = nil
-				return
-			}
+			return // not a terminal
 		}
 		bar.Describe(fmt.Sprintf("generating (%d judged)", r.Judged))
 		bar.Set(r.Accepted)
@@ -205,6 +209,9 @@ func generateUsage(err error) error {
 func generateOptions(c *cli.Context) (generate.Options, error) {
 	o := generate.DefaultOptions()
 	o.Count, o.Output, o.System = c.Int("count"), c.String("output"), c.String("system")
+	if o.Output == "-" {
+		return o, usagef("generate: -o -: give a file name (generate resumes its output file, so it writes no standard output)")
+	}
 	o.From, o.To = c.String("from"), c.String("to")
 	o.Instruction = c.String("instruction")
 	if f := c.String("instruction-file"); f != "" {

@@ -42,6 +42,9 @@ func TestGenerateUsageErrors(t *testing.T) {
 		{"both instructions", []string{"-o", out, "--instruction", "x", "--instruction-file", other}, "give --instruction or --instruction-file, not both"},
 		{"another teacher's file", []string{"-o", other}, "other.jsonl:1: written by teacher ollama:someone-else, and this run's is openai-compatible:m@http://127.0.0.1:1/v1; to resume, rerun with the options that wrote the file"},
 		{"an argument", []string{"-o", out, "extra"}, `generate: unexpected argument "extra"`},
+		{"standard output", []string{"-o", "-"}, "generate: -o -: give a file name"},
+		{"a missing folder", []string{"-o", filepath.Join(dir, "no", "out.jsonl")}, "does not exist (create it first)"},
+		{"a folder", []string{"-o", dir}, dir + " is a folder; give a file name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, "", append(append([]string{}, base...), tc.args...)...)
