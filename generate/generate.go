@@ -373,10 +373,11 @@ type Report struct {
 	Judged int
 	// Rejected counts the rejected answers by reason.
 	Rejected map[Reason]int
-	// Unused counts the answers that came back but were not judged: they
-	// finished after the target was reached, or the run stopped while an
-	// earlier request was still out. Those of successful calls are in the
-	// response cache, for a later run to judge without a call.
+	// Unused counts the answers that came back but were not judged (or
+	// not kept): they finished after the target was reached, or the run
+	// stopped while an earlier request was still out, or writing the item
+	// failed. Those of successful calls are in the response cache, for a
+	// later run to judge without a call.
 	Unused int
 	// Calls sums up the calls: live, from the cache, failed.
 	Calls runners.Tally

@@ -136,10 +136,14 @@ func (p *plan) run(ctx context.Context, out *outfile.File, d *dedup, rep *Report
 		cursor   = rep.NextRequest // the next request to judge
 		total    = rep.Total()
 		buildErr error
-		wake     = make(chan struct{}, 1)
+		// stopped: the batch stops feeding (a call that stops it, or a
+		// write error): the feed must not wait for answers that will not
+		// come.
+		stopped bool
+		wake    = make(chan struct{}, 1)
 	)
 	// over reports, under mu, that no more requests are to be sent.
-	over := func() bool { return buildErr != nil || total >= o.Count || issued >= limit }
+	over := func() bool { return stopped || buildErr != nil || total >= o.Count || issued >= limit }
 	lines := map[int]Line{} // the requests sent and not yet judged, under mu
 	jobs := func(yield func(batch.Job[int]) bool) {
 		for {
@@ -181,8 +185,12 @@ func (p *plan) run(ctx context.Context, out *outfile.File, d *dedup, rep *Report
 			default:
 			}
 		}()
+		rep.Calls.Add(oc.Result) // here, not batch's tally: that skips the call whose write failed
 		mu.Lock()
 		done := total >= o.Count
+		if runners.StopsBatch(oc.Err) {
+			stopped = true // batch.Run stops after this call; so does the feed
+		}
 		mu.Unlock()
 		if done {
 			rep.Unused++
@@ -200,7 +208,6 @@ func (p *plan) run(ctx context.Context, out *outfile.File, d *dedup, rep *Report
 			delete(lines, cursor)
 			mu.Unlock()
 			line, reason, commit := p.judge(line, next, d)
-			rep.Judged++
 			if reason != "" {
 				rep.Rejected[reason]++
 			} else {
@@ -209,11 +216,16 @@ func (p *plan) run(ctx context.Context, out *outfile.File, d *dedup, rep *Report
 					_, err = out.Write(append(b, '\n'))
 				}
 				if err != nil {
+					mu.Lock()
+					stopped = true
+					mu.Unlock()
+					rep.Unused++ // not kept
 					return fmt.Errorf("writing %s: %w", o.Output, err)
 				}
 				commit()
 				rep.Accepted++
 			}
+			rep.Judged++
 			mu.Lock()
 			cursor++
 			if reason == "" {
@@ -234,8 +246,7 @@ func (p *plan) run(ctx context.Context, out *outfile.File, d *dedup, rep *Report
 			}
 		}
 	}
-	sum, err := batch.Run(ctx, o.Teacher, jobs, batch.Options{Workers: workers}, each)
-	rep.Calls = sum.Tally
+	_, err := batch.Run(ctx, o.Teacher, jobs, batch.Options{Workers: workers}, each)
 	rep.Unused += len(pending) // an earlier request never came back
 	if err == nil {
 		if ctx.Err() != nil && !rep.Done() {

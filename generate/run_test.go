@@ -451,6 +451,53 @@ func TestRun_Stops(t *testing.T) {
 			t.Errorf("%d lines kept, want 2", n)
 		}
 	})
+	// The call that stops the run comes back while the feed waits for an
+	// earlier, slow call (the window is full): the run still ends.
+	t.Run("while the window is full", func(t *testing.T) {
+		srv := newScriptedTeacher(t, func(seed int) answer {
+			switch seed {
+			case 0:
+				return answer{text: "No.", delay: 5 * time.Second}
+			case 3:
+				return answer{status: 404}
+			}
+			return script(seed)
+		})
+		o := testOptions(srv.runner(t, "", 2), filepath.Join(t.TempDir(), "out.jsonl"), 3)
+		o.Concurrency = 2
+		done := make(chan error, 1)
+		var rep Report
+		go func() {
+			var err error
+			rep, err = Run(context.Background(), o)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, runners.ErrModelNotFound) || rep.Judged != 0 {
+				t.Errorf("Run: %v, report %s", err, rep)
+			}
+			checkAccounting(t, rep)
+		case <-time.After(4 * time.Second):
+			t.Fatal("Run did not end after the call that stops the batch")
+		}
+	})
+}
+
+// TestRun_WriteError: a write that fails (a full disk) ends the run with
+// that error, a runtime failure, not an input error.
+func TestRun_WriteError(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skipf("no /dev/full here (%v); the write error is not tested", err)
+	}
+	srv := newScriptedTeacher(t, script)
+	o := testOptions(srv.runner(t, "", 2), "/dev/full", 3)
+	o.Concurrency = 2
+	rep, err := Run(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "writing /dev/full") || !strings.Contains(err.Error(), "no space left on device") || errors.Is(err, ErrInvalidInput) {
+		t.Errorf("Run: %v, report %s", err, rep)
+	}
+	checkAccounting(t, rep)
 }
 
 // TestRun_OutputRefused: an output path that cannot be written is an
