@@ -6,6 +6,7 @@ require (
 	github.com/google/renameio/v2 v2.0.2
 	github.com/ollama/ollama v0.24.0
 	github.com/rivo/uniseg v0.4.7
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // tests: compare checks its JSON against its schema
 	github.com/sashabaranov/go-openai v1.43.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/sugarme/tokenizer v0.3.0
