@@ -41,7 +41,7 @@ type sideData struct {
 // An error matching ErrInvalidInput reports bad input; ctx's error is
 // returned when it ends first.
 func Compare(ctx context.Context, in Input, opts Options) (*Comparison, error) {
-	if err := opts.fill(len(in.Sides)); err != nil {
+	if err := opts.fill(len(in.Sides), in.Baseline); err != nil {
 		return nil, err
 	}
 	sides := make([]sideData, len(in.Sides))
@@ -58,7 +58,7 @@ func Compare(ctx context.Context, in Input, opts Options) (*Comparison, error) {
 		}
 		sides[s] = sd
 	}
-	base := opts.Baseline
+	base := in.Baseline
 	order, texts, conflicts := alignItems(in.Sides, base)
 
 	// The compared items: scored on every side, sorted by id for the
@@ -105,7 +105,7 @@ func Compare(ctx context.Context, in Input, opts Options) (*Comparison, error) {
 
 	rescaled := hasRescaled(sides, compared)
 	if len(compared) > 0 {
-		if err := c.statistics(ctx, sides, compared, rescaled, opts); err != nil {
+		if err := c.statistics(ctx, sides, compared, rescaled, in.Baseline, opts); err != nil {
 			return nil, err
 		}
 	}
@@ -227,7 +227,7 @@ func hasRescaled(sides []sideData, compared []string) bool {
 }
 
 // statistics fills each side's Quality and Delta.
-func (c *Comparison) statistics(ctx context.Context, sides []sideData, compared []string, rescaled bool, opts Options) error {
+func (c *Comparison) statistics(ctx context.Context, sides []sideData, compared []string, rescaled bool, base int, opts Options) error {
 	ns := 3
 	if rescaled {
 		ns = 6
@@ -259,7 +259,6 @@ func (c *Comparison) statistics(ctx context.Context, sides []sideData, compared 
 	if err != nil {
 		return fmt.Errorf("compare: bootstrap: %w", err)
 	}
-	base := opts.Baseline
 	n := rs.n
 	items := make([][]float64, len(sides))
 	means := make([][]float64, len(sides)) // [s][m]

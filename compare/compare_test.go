@@ -234,7 +234,7 @@ func TestCompare_InputErrors(t *testing.T) {
 	}{
 		{"no sides", Input{}, Options{}, "nothing to compare"},
 		{"side twice", Input{Sides: []SideInput{a, a}}, Options{}, "side r:a named twice"},
-		{"baseline out of range", Input{Sides: []SideInput{a}}, Options{Baseline: 1}, "baseline 1: there are 1 sides"},
+		{"baseline out of range", Input{Sides: []SideInput{a}, Baseline: 1}, Options{}, "baseline 1: there are 1 sides"},
 		{"two generations", Input{Sides: []SideInput{dup}}, Options{}, `r:b item "item-000" repeat 0: two generations`},
 		{"negative resamples", Input{Sides: []SideInput{a}}, Options{Resamples: -1}, "resamples -1"},
 		{"confidence", Input{Sides: []SideInput{a}}, Options{Confidence: 95}, "confidence 95: must be between 0 and 1"},

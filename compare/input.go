@@ -106,10 +106,12 @@ type SideInput struct {
 	Generations []Generation
 }
 
-// Input is what Compare reads: the sides, the baseline first or named by
-// Options.Baseline.
+// Input is what Compare reads: the sides and which is the baseline.
 type Input struct {
 	Sides []SideInput
+	// Baseline is the index in Sides of the reference side (default 0:
+	// the first).
+	Baseline int
 	// Scoring names the scoring configuration the scores come from (a
 	// hash, recorded in the comparison).
 	Scoring string
@@ -131,11 +133,9 @@ const (
 	TieTolerance = 1e-6
 )
 
-// Options tune Compare. The zero value is usable: the baseline is the
-// first side, with the defaults above (the seed 0 is a seed like any).
+// Options tune Compare. The zero value is usable: the defaults above (the
+// seed 0 is a seed like any).
 type Options struct {
-	// Baseline is the index in Input.Sides of the reference side.
-	Baseline int
 	// Resamples is the number of bootstrap resamples (0: DefaultResamples).
 	// Fewer than 10,000 give visibly noisy interval bounds; tests use fewer.
 	Resamples int
@@ -153,7 +153,7 @@ type Options struct {
 	Workers int
 }
 
-func (o *Options) fill(sides int) error {
+func (o *Options) fill(sides, baseline int) error {
 	if o.Resamples == 0 {
 		o.Resamples = DefaultResamples
 	}
@@ -174,8 +174,8 @@ func (o *Options) fill(sides int) error {
 		return inputErrorf("workers %d: must be positive (0: one per CPU)", o.Workers)
 	case sides == 0:
 		return inputErrorf("nothing to compare: name at least one side (RUN or RUN:VARIATION)")
-	case o.Baseline < 0 || o.Baseline >= sides:
-		return inputErrorf("baseline %d: there are %d sides", o.Baseline, sides)
+	case baseline < 0 || baseline >= sides:
+		return inputErrorf("baseline %d: there are %d sides", baseline, sides)
 	}
 	return nil
 }
