@@ -71,6 +71,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			adaptersCommand(),
 			cacheCommand(),
 			runsCommand(),
+			compareCommand(),
 		},
 		// Without a command, show the help; an unknown command is a usage
 		// error (exit 2).
