@@ -114,7 +114,7 @@ func TestPerf(t *testing.T) {
 // only. Repeat noise is real here (sd 0.06 within an item against 0.02
 // between items), so the two must differ.
 func TestBootstrap_TwoLevel(t *testing.T) {
-	const n, k, B = 200, 3, 20000
+	const n, k, B = 200, 3, 10000
 	rng := rand.New(rand.NewPCG(7, 8))
 	sm := sample{}
 	for i := range n {
@@ -153,10 +153,11 @@ func TestBootstrap_TwoLevel(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := variance(boot[0][2])
-		// The variance of B draws is known to about sqrt(2/B) ≈ 1 %.
-		if math.Abs(got/tt.want-1) > 0.04 {
-			t.Errorf("%s: bootstrap variance %.4g, want %.4g (within 4 %%)", tt.name, got, tt.want)
+		// The variance of B draws is known to about sqrt(2/B) ≈ 1.4 %.
+		if math.Abs(got/tt.want-1) > 0.05 {
+			t.Errorf("%s: bootstrap variance %.4g, want %.4g (within 5 %%)", tt.name, got, tt.want)
 		}
+		t.Logf("%s: bootstrap variance %.4g, closed form %.4g", tt.name, got, tt.want)
 	}
 	if wantTwo/wantOne < 1.3 {
 		t.Fatalf("test data: the repeats add too little variance (%.3g vs %.3g) to tell the two apart", wantTwo, wantOne)
@@ -250,7 +251,7 @@ func TestCompare_PValue(t *testing.T) {
 		noise[i] = b + 0.02*rng.NormFloat64()          // no true difference
 		shifted[i] = b + 0.01 + 0.02*rng.NormFloat64() // +0.01
 	}
-	c := mustCompare(t, Input{Sides: []SideInput{side("r", "base", base), side("r", "noise", noise), side("r", "shifted", shifted)}}, Options{})
+	c := mustCompare(t, Input{Sides: []SideInput{side("r", "base", base), side("r", "noise", noise), side("r", "shifted", shifted)}}, Options{Resamples: 2000, Permutations: 2000})
 	if e := c.Sides[1].Delta.Raw.F; e.PValue < 0.05 || e.Significant {
 		t.Errorf("no true difference: %+v, want p >= 0.05 and not significant", e)
 	}
