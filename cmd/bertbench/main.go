@@ -77,6 +77,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			cacheCommand(),
 			runsCommand(),
 			finetuneCommand(),
+			compareCommand(),
 		},
 		// Without a command, show the help; an unknown command is a usage
 		// error (exit 2).
