@@ -101,7 +101,7 @@ func checkAccounting(t *testing.T, rep Report) {
 	if rep.Judged != rep.Accepted+rep.RejectedTotal() {
 		t.Errorf("judged %d != accepted %d + rejected %d", rep.Judged, rep.Accepted, rep.RejectedTotal())
 	}
-	if calls := rep.Calls.Live + rep.Calls.Cached + rep.Calls.Failed; calls != rep.Judged+rep.Unused {
+	if calls := rep.Calls.Live + rep.Calls.Cached + rep.Calls.Replayed + rep.Calls.Failed; calls != rep.Judged+rep.Unused {
 		t.Errorf("calls %d (%s) != judged %d + unused %d", calls, &rep.Calls, rep.Judged, rep.Unused)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"math"
 	"testing"
 
+	"github.com/bertbench/bertbench/bertscore"
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/scorer"
@@ -17,7 +19,7 @@ import (
 // case through the scorer: float32 within 1e-5 of the reference, float16
 // within 2e-3 (ONNX Runtime's CPU provider runs the fp16 graph).
 func TestGoldenWithGoBuiltEncoder(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	for _, name := range fixture.Names() {
 		for _, fp16 := range []bool{false, true} {
 			tol := 1e-5
@@ -38,17 +40,21 @@ func TestGoldenWithGoBuiltEncoder(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				m, err := bertscore.OpenResolved(context.Background(), res, bertscore.Options{Device: orttest.Device(t)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
 				scorers := map[[2]bool]*scorer.Scorer{}
 				worst := 0.0
 				for _, c := range g.Cases {
 					key := [2]bool{c.IDF, c.Rescale}
 					s := scorers[key]
 					if s == nil {
-						s, err = scorer.New(context.Background(), scorer.Options{Model: res, IDF: key[0], Rescale: key[1], BaselineTable: table})
+						s, err = m.Scorer(bertscore.ScorerOptions{IDF: key[0], Rescale: key[1], BaselineTable: table})
 						if err != nil {
 							t.Fatal(err)
 						}
-						defer s.Close()
 						scorers[key] = s
 					}
 					got, err := s.Score(context.Background(), c.Cands, c.Refs)

@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/bertscore"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/models/onnxpb"
 	"github.com/bertbench/bertbench/models/safetensors"
@@ -437,7 +438,7 @@ func TestCacheWithABrokenManifest(t *testing.T) {
 // TestValidateAgreesWithScorer: a model.onnx passes ValidateONNX exactly
 // when the scorer accepts it, and then it scores: one contract for both.
 func TestValidateAgreesWithScorer(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	name := "tiny-mbert"
 	src, err := onnxpb.ReadFile(filepath.Join(fixtureDir(name), models.ONNXFile))
 	if err != nil {
@@ -499,11 +500,14 @@ func TestValidateAgreesWithScorer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, serr := scorer.New(context.Background(), scorer.Options{Model: r})
 			var res *scorer.Result
+			bm, serr := bertscore.OpenResolved(context.Background(), r, bertscore.Options{})
 			if serr == nil {
-				defer s.Close()
-				res, serr = s.Score(context.Background(), []string{"今天天气很好。"}, [][]string{{"今天天气不错。"}})
+				defer bm.Close()
+				var s *scorer.Scorer
+				if s, serr = bm.Scorer(bertscore.ScorerOptions{}); serr == nil {
+					res, serr = s.Score(context.Background(), []string{"今天天气很好。"}, [][]string{{"今天天气不错。"}})
+				}
 			}
 			if (verr == nil) != tc.fits || (serr == nil) != tc.fits {
 				t.Errorf("fits %v: validate says %v; the scorer says %v", tc.fits, verr, serr)

@@ -7,16 +7,16 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/bertscore"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/models/onnxgraph"
-	"github.com/bertbench/bertbench/scorer"
 )
 
 // TestSynthSmall builds a small synthetic model, checks the checkpoint it
 // wrote round-trips through Import to the same encoder, and scores with it.
 func TestSynthSmall(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	opts := models.SynthOptions{Arch: "bert", Hidden: 32, Layers: 3, Heads: 4, Intermediate: 64, Vocab: 3000, Keep: 2, Seed: 7}
 	m, err := models.Synth(context.Background(), dir, opts)
@@ -77,11 +77,15 @@ func TestSynthSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := scorer.New(context.Background(), scorer.Options{Model: res})
+	bm, err := bertscore.OpenResolved(context.Background(), res, bertscore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer bm.Close()
+	s, err := bm.Scorer(bertscore.ScorerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err := s.Score(context.Background(), []string{"the cat sat on the mat", "今天天气很好"}, [][]string{{"a cat sat on a mat"}, {"今天天气不错"}})
 	if err != nil {
 		t.Fatal(err)

@@ -135,6 +135,11 @@ func TestTally(t *testing.T) {
 			{Attempts: 1, Latency: ms(3), CostUSD: cost(0.5)},
 			{Cached: true, CostUSD: cost(100)},
 		}, "2 live calls (latency median 2ms, mean 2ms, cost $0.750000), 1 from cache (not in the latency figures), 0 failed", 2 * time.Millisecond, 0, 0},
+		{"replayed results are counted apart, not timed or costed", []Result{
+			{Attempts: 1, Latency: ms(4)},
+			{Replayed: true, Latency: ms(400), CostUSD: cost(1)}, // recorded in another run
+			{Replayed: true, Latency: ms(500)},
+		}, "1 live call (latency median 4ms, mean 4ms), 0 from cache, 2 replayed (not in the latency figures), 0 failed", 4 * time.Millisecond, 0, 0},
 		{"truncated inputs, failed and cached ones too", []Result{
 			{Attempts: 1, Latency: ms(1), TruncatedInput: true, Ollama: &OllamaCounters{NumCtx: 64}},
 			{Cached: true, TruncatedInput: true, Ollama: &OllamaCounters{NumCtx: 128}},

@@ -6,9 +6,12 @@
 //
 // Implementations live in sub-packages (runners/ollama, runners/openai);
 // behaviour shared by all of them is layered on as wrappers (runners/retry,
-// runners/cache, Limit in this package). runners/factory builds the usual
+// runners/cache, Limit in this package). runners/replay answers from a
+// recorded results file instead of a model. runners/factory builds the usual
 // stack from a spec string; runners/batch runs many requests through one
-// runner. Request.Validate checks a request's parameters for every caller.
+// runner; runners/outputcheck flags an output (empty, failed, wrong
+// language, truncated) before it is scored. Request.Validate checks a
+// request's parameters for every caller.
 package runners
 
 import (
@@ -76,6 +79,12 @@ type Request struct {
 	Mode Mode `json:"mode,omitempty"`
 	// Params are the sampling and runtime parameters.
 	Params Params `json:"params"`
+	// ItemID is the id of the dataset item the prompt was made from, ""
+	// when the caller has none. Model runners ignore it; the replay runner
+	// (runners/replay) answers by it. It is not part of the request's JSON,
+	// so it never enters a response cache key: the same prompt for two
+	// items is the same call.
+	ItemID string `json:"-"`
 }
 
 // Params are the model parameters a request may set; nil or empty fields
@@ -146,6 +155,10 @@ type Result struct {
 	// Cached reports that the result was served from the response cache
 	// and no model was called.
 	Cached bool `json:"cached,omitempty"`
+	// Replayed reports that the result was read back from a recording
+	// (the replay runner) and no model was called: its latency, tokens and
+	// cost are those recorded in another run, not measurements of this one.
+	Replayed bool `json:"replayed,omitempty"`
 	// Error is the failure, empty on success.
 	Error string `json:"error,omitempty"`
 }

@@ -11,6 +11,9 @@ const (
 	ProviderOllama           = "ollama"
 	ProviderOpenAI           = "openai"
 	ProviderOpenAICompatible = "openai-compatible"
+	// ProviderReplay serves recorded outputs from a file (runners/replay):
+	// the spec's Model is the file's path.
+	ProviderReplay = "replay"
 )
 
 // Spec is a parsed runner spec string:
@@ -18,11 +21,13 @@ const (
 //	ollama:MODEL[@http://host:port]          e.g. ollama:llama2:13b, ollama:llama2-zh-ft
 //	openai:MODEL[@https://base/v1]           e.g. openai:gpt-3.5-turbo
 //	openai-compatible:MODEL@http://host:port/v1
+//	replay:FILE                              e.g. replay:runs/llama2.jsonl
 //
 // An Ollama spec without a host uses $OLLAMA_HOST (default
 // http://127.0.0.1:11434); an OpenAI spec without a base URL uses
 // api.openai.com. The URL starts at the first "@http://" or "@https://", so
-// model names keep their colons and "@"s.
+// model names keep their colons and "@"s. A replay spec's FILE is taken
+// whole, URL-like text included.
 type Spec struct {
 	Provider string
 	Model    string
@@ -34,12 +39,18 @@ type Spec struct {
 func ParseSpec(s string) (Spec, error) {
 	provider, rest, ok := strings.Cut(strings.TrimSpace(s), ":")
 	if !ok || rest == "" {
-		return Spec{}, fmt.Errorf("runner spec %q: want PROVIDER:MODEL, e.g. ollama:llama2:13b, openai:gpt-3.5-turbo or openai-compatible:NAME@http://host:port/v1", s)
+		return Spec{}, fmt.Errorf("runner spec %q: want PROVIDER:MODEL, e.g. ollama:llama2:13b, openai:gpt-3.5-turbo, openai-compatible:NAME@http://host:port/v1 or replay:FILE", s)
 	}
 	switch provider {
 	case ProviderOllama, ProviderOpenAI, ProviderOpenAICompatible:
+	case ProviderReplay:
+		file := strings.TrimSpace(rest)
+		if file == "" {
+			return Spec{}, fmt.Errorf("runner spec %q: replay needs a file: replay:FILE (a JSONL file of recorded outputs)", s)
+		}
+		return Spec{Provider: provider, Model: file}, nil
 	default:
-		return Spec{}, fmt.Errorf("runner spec %q: unknown provider %q (want ollama, openai or openai-compatible)", s, provider)
+		return Spec{}, fmt.Errorf("runner spec %q: unknown provider %q (want ollama, openai, openai-compatible or replay)", s, provider)
 	}
 	sp := Spec{Provider: provider, Model: rest}
 	if i := urlStart(rest); i >= 0 {

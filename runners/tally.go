@@ -17,6 +17,10 @@ type Tally struct {
 	Live int
 	// Cached counts results served from the response cache.
 	Cached int
+	// Replayed counts results read back from a recording (the replay
+	// runner); like cached ones, their latencies and costs are not this
+	// run's.
+	Replayed int
 	// Failed counts results with an error.
 	Failed int
 	// Truncated counts results whose input the server cut to fit the
@@ -39,6 +43,8 @@ func (t *Tally) Add(res Result) {
 		t.Failed++
 	case res.Cached:
 		t.Cached++
+	case res.Replayed:
+		t.Replayed++
 	case res.Attempts > 0:
 		t.Live++
 		t.latencies = append(t.latencies, res.Latency.Std())
@@ -85,7 +91,8 @@ func (t *Tally) MeanLatency() time.Duration {
 
 // String describes the tally in one line, e.g. "3 live calls (latency
 // median 120.4ms, mean 131ms), 2 from cache (not in the latency figures), 0
-// failed". Latencies are rounded to 0.1 ms.
+// failed"; replayed results, when there are any, are counted before the
+// failures. Latencies are rounded to 0.1 ms.
 func (t *Tally) String() string {
 	var b strings.Builder
 	b.WriteString(plural(t.Live, "live call", "live calls"))
@@ -99,6 +106,9 @@ func (t *Tally) String() string {
 	fmt.Fprintf(&b, ", %d from cache", t.Cached)
 	if t.Cached > 0 {
 		b.WriteString(" (not in the latency figures)")
+	}
+	if t.Replayed > 0 {
+		fmt.Fprintf(&b, ", %d replayed (not in the latency figures)", t.Replayed)
 	}
 	fmt.Fprintf(&b, ", %d failed", t.Failed)
 	return b.String()

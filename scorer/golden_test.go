@@ -5,38 +5,55 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/internal/testkit"
-	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/onnxrt"
 	"github.com/bertbench/bertbench/scorer"
 )
 
-// newFixtureScorer builds a scorer for a fixture with the golden case's
-// options, the fixture's baseline file and its layer.
-func newFixtureScorer(t testing.TB, name string, g *fixture.Golden, idf, rescale bool, mod func(*scorer.Options)) *scorer.Scorer {
+// fixtureEncoder opens a fixture's model.onnx on the test device (the
+// CPU unless $BERTBENCH_TEST_DEVICE says otherwise; closed when the test
+// ends).
+func fixtureEncoder(t testing.TB, name string) *onnxrt.Encoder {
 	t.Helper()
-	testkit.RequireORT(t)
-	m, err := models.ResolveDir(fixture.Dir(t, name))
+	return orttest.Encoder(t, fixture.Path(t, name, "model.onnx"), onnxrt.EncoderOptions{Device: orttest.Device(t)})
+}
+
+// fixtureBaseline is the row of the fixture's baseline file for its layer.
+func fixtureBaseline(t testing.TB, name string, g *fixture.Golden) *scorer.Baseline {
+	t.Helper()
+	tab, err := scorer.ReadBaselineFile(fixture.Path(t, name, "baseline.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := scorer.Options{Model: m, IDF: idf, Rescale: rescale, Layer: g.Meta.NumLayers}
+	b, err := tab.Layer(g.Meta.NumLayers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &b
+}
+
+// newFixtureScorer builds a scorer over a fixture's encoder and tokenizer
+// with the golden case's options, the fixture's baseline and its layer;
+// mod, when set, changes the options (the tokenizer too) first.
+func newFixtureScorer(t testing.TB, name string, g *fixture.Golden, idf, rescale bool, mod func(*scorer.Options, *scorer.Tokenizer)) *scorer.Scorer {
+	t.Helper()
+	opts := scorer.Options{Model: name, IDF: idf, Layer: g.Meta.NumLayers}
 	if rescale {
-		opts.BaselineTable, err = scorer.ReadBaselineFile(fixture.Path(t, name, "baseline.tsv"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		opts.Baseline = fixtureBaseline(t, name, g)
 	}
+	var tok scorer.Tokenizer = tokenizerOf(t, fixture.Dir(t, name))
 	if mod != nil {
-		mod(&opts)
+		mod(&opts, &tok)
 	}
-	s, err := scorer.New(context.Background(), opts)
+	s, err := scorer.New(fixtureEncoder(t, name), tok, opts)
 	if err != nil {
 		t.Fatalf("%s: New: %v", name, err)
 	}
-	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -81,6 +98,9 @@ func TestGolden(t *testing.T) {
 					t.Fatalf("%s: %v", label, err)
 				}
 				comparePRF(t, label, res.Pairs, c.PRF, goldenTol)
+				if dev := orttest.Device(t).String(); res.Config.Runtime.Device != dev || !strings.Contains(res.Hash, ",provider="+orttest.Device(t).Kind.String()+",fp32") {
+					t.Errorf("%s: ran on %q (hash %s), want %s", label, res.Config.Runtime.Device, res.Hash, dev)
+				}
 			}
 			for _, want := range fixture.Labels() {
 				if !seen[want] {

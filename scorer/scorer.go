@@ -1,7 +1,14 @@
-// Package scorer computes BERTScore in-process: it tokenizes sentences,
-// runs an ONNX encoder through ONNX Runtime, and greedily matches token
-// embeddings the way the reference implementation (the bert_score Python
-// package, 0.3.13) does, to within 1e-5.
+// Package scorer computes BERTScore: it tokenizes sentences, runs them
+// through an Encoder (token ids in, hidden states out) and greedily
+// matches token embeddings the way the reference implementation (the
+// bert_score Python package, 0.3.13) does, to within 1e-5.
+//
+// The scorer declares the two things it needs, an Encoder and a
+// Tokenizer, and depends on no inference runtime: package onnxrt provides
+// an Encoder on ONNX Runtime (CPU or CUDA), package scorer/tokenize the
+// Hugging Face-exact tokenizers, and package bertscore opens a model
+// folder or a known model's name into ready scorers. One encoder can
+// serve several scorers (with and without idf or rescaling) at once.
 //
 // The algorithm (see testdata/bertscore/README.md): every token vector,
 // special tokens included, is L2-normalised; a candidate token's precision
@@ -11,33 +18,50 @@
 // tokens besides the specials scores 0,0,0. With several references the best
 // P, R and F are taken separately; baseline rescaling comes after that.
 //
-// Memory stays bounded by a chunk of pairs, not the corpus: pairs are taken
-// into a chunk while their distinct sentences hold at most ChunkTokens
-// tokens (a single pair larger than that is a chunk of its own); sentences
-// are deduplicated, sorted by token count and cut into batches by a token
-// budget within each chunk; a chunk's embeddings are dropped once its
-// pairs are matched. The next chunk is tokenized while the current one is
-// encoded.
+// Results stream: Stream takes pairs from an iterator and hands each
+// chunk's scores, in input order and rescaled, to a callback as soon as
+// they are matched, so neither the corpus nor its scores need be held;
+// Score is Stream over slices, collecting the scores. Memory stays bounded
+// by a chunk of pairs: pairs are taken into a chunk while their distinct
+// sentences hold at most ChunkTokens tokens (a single pair larger than
+// that is a chunk of its own); sentences are deduplicated, sorted by token
+// count and cut into batches by a token budget within each chunk; a
+// chunk's embeddings are dropped once its pairs are matched. The next
+// chunk is tokenized while the current one is encoded.
+//
+// Idf over the references needs every reference before the first score:
+// Score makes that pass itself (it has the references in memory); a
+// stream needs it made explicitly, with IDFSeq over the references, and
+// the table given to WithIDF.
+//
+// Every result carries a Config: what defines the scores (model, weights,
+// layer, tokenizer, idf, baseline) apart from how they were computed
+// (runtime, device, precision, batch budget), with Config.Hash rendering
+// it as one string and Config.SameScores comparing two field by field.
+//
+// # Examples
+//
+//	s, err := scorer.New(enc, tok, scorer.Options{Model: "tiny-mbert", Layer: 3})
+//	res, err := s.Score(ctx, cands, refs) // res.Pairs[i] scores cands[i]
+//
+//	sum, err := s.Stream(ctx, pairs, func(c scorer.Chunk) error {
+//		return store.Save(c.Start, c.Pairs) // pairs c.Start, c.Start+1, ...
+//	})
 package scorer
 
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"runtime"
+	"iter"
 	"slices"
-	"strconv"
 	"sync"
+	"time"
 
-	ort "github.com/yalue/onnxruntime_go"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/bertbench/bertbench/models"
-	"github.com/bertbench/bertbench/ortlib"
+	"github.com/bertbench/bertbench/internal/cpus"
 	"github.com/bertbench/bertbench/scorer/tokenize"
 )
 
@@ -51,170 +75,176 @@ const (
 	DefaultChunkTokens = 32768
 )
 
-// Tokenizer is what the scorer needs from a tokenizer; it must be safe for
-// concurrent use. The tokenizer in package scorer/tokenize implements it.
-type Tokenizer interface {
-	// EncodeBatch returns each text's token ids, stripped of surrounding
-	// whitespace, with special tokens added, truncated to MaxLen ids, and
-	// which texts were truncated. It runs on at most workers goroutines.
-	EncodeBatch(texts []string, workers int) (tokenize.Batch, error)
-	// MaxLen is the most ids EncodeBatch gives a text, specials included.
-	MaxLen() int
-	// PadID is the id padding positions hold.
-	PadID() int32
-	// Kind names the tokenizer's semantics (for the result hash).
-	Kind() string
-	// VocabSize is the number of ids.
-	VocabSize() int
-}
-
-// Options configures a Scorer. Only Model is required.
+// Options configures a Scorer.
 type Options struct {
-	// Model is the model folder (model.onnx, tokenizer.json, optional
-	// manifest).
-	Model *models.Resolved
-	// Tokenizer, when nil, is loaded from the model folder's tokenizer.json.
-	Tokenizer Tokenizer
-	// ORTLib is the ONNX Runtime library to load ("" finds it; see
-	// ortlib.Find). The runtime is loaded once per process.
-	ORTLib string
+	// Model names the model in the Config and the hash (a manifest's
+	// name, or the model folder's base name).
+	Model string
+	// Layer is the encoder layer whose output the encoder gives (0 = the
+	// embedding output), LayerUnknown when not known. It is recorded in
+	// the Config; it does not change what the encoder computes.
+	Layer int
 
-	// IDF weights tokens by inverse document frequency over the references
-	// of each Score call. The references are tokenized once, up front, and
-	// their token ids (4 bytes a token) kept for the call.
+	// IDF weights tokens by inverse document frequency over the
+	// references of each Score call. The references are tokenized once,
+	// up front, and their token ids (4 bytes a token) kept for the call.
+	// Stream needs the table made first (IDFSeq, then WithIDF).
 	IDF bool
 	// IDFTable, when set, supplies the idf weights instead (implies IDF).
 	IDFTable *IDFTable
 
-	// Rescale applies a baseline: Baseline if set, else the row of
-	// BaselineTable for the layer, else the model's baseline for Lang
-	// (see models.Resolved.BaselineFor; "" is the model's own language).
-	Rescale       bool
-	Baseline      *Baseline
-	BaselineTable BaselineTable
-	Lang          string
-
-	// Layer is the encoder layer whose output the model gives, for the hash
-	// and the baseline row. The manifest's layer is used when there is one
-	// (Layer must then be 0 or agree). 0 means not known.
-	Layer int
+	// Baseline, when set, rescales every score: x' = (x−b)/(1−b), per
+	// component, after the best over several references is taken.
+	Baseline *Baseline
 
 	// BatchTokens bounds a batch's padded size (sentences × longest
 	// length). Default DefaultBatchTokens.
 	BatchTokens int
-	// Threads is ONNX Runtime's intra-op thread count, the number of
-	// goroutines tokenizing and the number of matching workers; 0 means
-	// every core.
-	Threads int
 	// ChunkTokens bounds how many tokens' embeddings are held in memory
 	// at a time (memory ≤ ChunkTokens × hidden × 4 bytes, plus one batch),
 	// unless a single pair (a candidate and its references) has more
 	// tokens: that pair is then scored alone. Default DefaultChunkTokens.
 	ChunkTokens int
-
-	// Provider and ProviderName add an execution provider (see
-	// EncoderOptions); nil runs on the CPU.
-	Provider     func(*ort.SessionOptions) error
-	ProviderName string
+	// Threads is the number of goroutines tokenizing and matching; 0
+	// means every CPU the process may use (cpus.Usable), and more than
+	// cpus.MaxThreads is an input error. (The encoder's own threads are
+	// its options'.)
+	Threads int
 
 	// Progress, when set, is called from the scoring goroutine with the
-	// number of pairs scored so far and the total.
+	// number of pairs scored so far and the total (0 for a stream, whose
+	// length is not known).
 	Progress func(done, total int)
 }
 
-// Result is the outcome of one Score call.
-type Result struct {
-	// Hash names everything that determines the numbers (model, layer,
-	// idf, rescaling, tokenizer, runtime, precision).
-	Hash string
-	// Pairs holds one score per candidate, in input order.
-	Pairs []PRF
-	// Mean is the arithmetic mean of Pairs.
-	Mean PRF
-	// Stats describes the work done.
-	Stats Stats
+// Pair is one candidate with its references (at least one), as Stream
+// takes them.
+type Pair struct {
+	Cand string
+	Refs []string
 }
 
-// Stats describes the work one Score call did.
+// Chunk is the scores of one chunk of pairs, handed to Stream's callback.
+type Chunk struct {
+	// Start is the input index of the chunk's first pair: Pairs[k] scores
+	// pair Start+k.
+	Start int
+	// Pairs holds the chunk's scores in input order, rescaled when the
+	// scorer rescales. The callback may keep the slice.
+	Pairs []PRF
+}
+
+// Summary is the outcome of a Stream call.
+type Summary struct {
+	// Config describes the configuration; for idf over the references it
+	// names the table this call computed.
+	Config Config `json:"config"`
+	// Hash is Config.Hash().
+	Hash string `json:"hash"`
+	// Count is the number of pairs scored.
+	Count int `json:"count"`
+	// Mean is the arithmetic mean of the scores (NaN in a component that
+	// any score leaves undefined, as in the reference).
+	Mean PRF `json:"mean"`
+	// Stats describes the work done.
+	Stats Stats `json:"stats"`
+}
+
+// Result is the outcome of a Score call.
+type Result struct {
+	Summary
+	// Pairs holds one score per candidate, in input order.
+	Pairs []PRF `json:"pairs"`
+}
+
+// Stats describes the work one Score or Stream call did.
 type Stats struct {
 	// Chunks is how many chunks the pairs were scored in.
-	Chunks int
+	Chunks int `json:"chunks"`
 	// Sentences is the number of distinct sentences encoded (counted per
 	// chunk), Tokens their tokens, Batches the encoder runs.
-	Sentences, Tokens, Batches int
+	Sentences int `json:"sentences"`
+	Tokens    int `json:"tokens"`
+	Batches   int `json:"batches"`
 	// PaddedTokens is the encoder's input size, padding included.
-	PaddedTokens int
+	PaddedTokens int `json:"padded_tokens"`
 	// PeakEmbeddingBytes is the largest embedding arena held at once: the
 	// memory that grows with a chunk, not with the corpus.
-	PeakEmbeddingBytes int
+	PeakEmbeddingBytes int `json:"peak_embedding_bytes"`
 	// EmptyCandidates and EmptyReferences count the candidates and the
 	// reference entries with no tokens besides the specials; their pairs
 	// score 0.
-	EmptyCandidates, EmptyReferences int
+	EmptyCandidates int `json:"empty_candidates"`
+	EmptyReferences int `json:"empty_references"`
 	// TruncatedCandidates and TruncatedReferences count the candidates and
 	// the reference entries with more than MaxTokens tokens: they were cut
 	// to MaxTokens (specials included), so their scores cover only their
 	// beginning, as in the reference, which truncates without a word.
-	TruncatedCandidates, TruncatedReferences int
+	TruncatedCandidates int `json:"truncated_candidates"`
+	TruncatedReferences int `json:"truncated_references"`
 	// MaxTokens is the most tokens a sentence keeps (the tokenizer's
 	// MaxLen, 512 for BERT-style encoders).
-	MaxTokens int
+	MaxTokens int `json:"max_tokens"`
+
+	// ModelLoad is how long the encoder took to load its model (once, not
+	// per call; EncoderInfo.LoadTime).
+	ModelLoad time.Duration `json:"model_load_ns"`
+	// Tokenize, Encode and Match are the wall time spent in each stage:
+	// in the tokenizer (the idf pass included), in the encoder's runs, and
+	// normalising and matching embeddings. Tokenizing the next chunk runs
+	// while the current one is encoded, so they may add up to more than
+	// Wall, the whole call's wall time.
+	Tokenize time.Duration `json:"tokenize_ns"`
+	Encode   time.Duration `json:"encode_ns"`
+	Match    time.Duration `json:"match_ns"`
+	Wall     time.Duration `json:"wall_ns"`
 }
 
-// Scorer computes BERTScore with one model. It is safe for concurrent use,
-// but Score calls run one at a time.
+// Scorer computes BERTScore with one encoder and tokenizer. It is safe for
+// concurrent use; each call holds its own chunk's embeddings.
 type Scorer struct {
 	opts     Options
+	enc      Encoder
 	tok      Tokenizer
-	enc      *Encoder
+	info     EncoderInfo
 	specials map[int32]bool
 	// added is how many ids the tokenizer puts around every text (the
 	// specials): a text with no more ids than that is empty.
 	added int
-	layer int
-	// layerKnown is false when neither a manifest nor --layer said which
-	// layer the model outputs (layer 0, the embedding output, is valid).
-	layerKnown bool
-	baseline   *Baseline
-	hash       string
-	mu         sync.Mutex // serialises Score (one encoder session, one arena)
+	cfg   Config
 }
 
-// New loads the model and checks the options.
-func New(ctx context.Context, opts Options) (*Scorer, error) {
-	if opts.Model == nil {
-		return nil, asInput(errors.New("scorer: no model given"))
+// New makes a scorer over enc and tok, which it does not own: closing
+// them is the caller's business, after the scorer's last call. Options
+// that contradict each other or the tokenizer are input errors.
+func New(enc Encoder, tok Tokenizer, opts Options) (*Scorer, error) {
+	if enc == nil || tok == nil {
+		return nil, asInput(errors.New("scorer: an encoder and a tokenizer are needed"))
 	}
 	if opts.BatchTokens < 0 || opts.Threads < 0 || opts.ChunkTokens < 0 {
 		return nil, asInput(errors.New("scorer: batch tokens, threads and chunk size must not be negative"))
 	}
-	if opts.BatchTokens == 0 {
-		opts.BatchTokens = DefaultBatchTokens
+	if opts.Layer < LayerUnknown {
+		return nil, asInput(fmt.Errorf("scorer: layer %d: want a layer >= 0, or LayerUnknown", opts.Layer))
 	}
-	if opts.ChunkTokens == 0 {
-		opts.ChunkTokens = DefaultChunkTokens
+	if limit := cpus.MaxThreads(); opts.Threads > limit {
+		return nil, asInput(fmt.Errorf("scorer: %d threads is more than this process can use (at most %d: %d × the %d CPUs of its affinity mask and cgroup quota)",
+			opts.Threads, limit, cpus.ThreadsPerCPU, cpus.Usable()))
 	}
-	if opts.Threads == 0 {
-		opts.Threads = runtime.NumCPU()
-	}
+	opts.BatchTokens = cmp.Or(opts.BatchTokens, DefaultBatchTokens)
+	opts.ChunkTokens = cmp.Or(opts.ChunkTokens, DefaultChunkTokens)
+	opts.Threads = cmp.Or(opts.Threads, cpus.Usable())
 	if opts.IDFTable != nil {
 		opts.IDF = true
 	}
-	s := &Scorer{opts: opts}
-	if err := s.resolveLayerAndBaseline(); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.tok = opts.Tokenizer
-	if s.tok == nil {
-		t, err := loadTokenizer(filepath.Join(opts.Model.Dir, models.TokenizerFile))
-		if err != nil {
-			return nil, err
+	if b := opts.Baseline; b != nil {
+		if err := b.validate(); err != nil {
+			return nil, asInput(err)
 		}
-		s.tok = t
+		copied := *b
+		opts.Baseline = &copied
 	}
+	s := &Scorer{opts: opts, enc: enc, tok: tok, info: enc.Info()}
 	// The ids the tokenizer gives the empty string are the special tokens
 	// it adds around every text ([CLS] [SEP], <s> </s>): they weigh 0.
 	empty, err := s.encode([]string{""})
@@ -228,169 +258,131 @@ func New(ctx context.Context, opts Options) (*Scorer, error) {
 	}
 	if t := opts.IDFTable; t != nil {
 		for id := range t.IDF {
-			if int(id) >= s.tok.VocabSize() {
-				return nil, asInput(fmt.Errorf("idf table: token id %d is outside the tokenizer's vocabulary (%d ids): was the table made with another tokenizer?", id, s.tok.VocabSize()))
+			if id < 0 || int(id) >= tok.VocabSize() {
+				return nil, asInput(fmt.Errorf("idf table: token id %d is outside the tokenizer's vocabulary (%d ids): was the table made with another tokenizer?", id, tok.VocabSize()))
 			}
 		}
 	}
-	if _, err := ortlib.Load(opts.ORTLib); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.enc, err = NewEncoder(filepath.Join(opts.Model.Dir, models.ONNXFile), EncoderOptions{
-		Threads: opts.Threads, Provider: opts.Provider, ProviderName: opts.ProviderName,
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.hash = s.makeHash()
+	s.cfg = s.makeConfig()
 	return s, nil
 }
 
-func (s *Scorer) resolveLayerAndBaseline() error {
-	m := s.opts.Model.Manifest
-	s.layer, s.layerKnown = s.opts.Layer, s.opts.Layer > 0
-	// A manifest written by `models import` always records the checkpoint's
-	// total layers; its layer then holds even when it is 0.
-	if m != nil && (m.Layer > 0 || m.TotalLayers > 0) {
-		if s.opts.Layer != 0 && s.opts.Layer != m.Layer {
-			return asInput(fmt.Errorf("layer %d was asked for, but the model folder %s was cut at layer %d (its %s says so): drop --layer, or build a model cut at layer %d", s.opts.Layer, s.opts.Model.Dir, m.Layer, models.ManifestFile, s.opts.Layer))
-		}
-		s.layer, s.layerKnown = m.Layer, true
+// WithIDF returns a scorer like s that weighs tokens by table, sharing s's
+// encoder and tokenizer: the second step of scoring a stream with idf
+// over its references (see IDFSeq).
+func (s *Scorer) WithIDF(table *IDFTable) (*Scorer, error) {
+	if table == nil {
+		return nil, asInput(errors.New("scorer: WithIDF needs a table"))
 	}
-	if !s.opts.Rescale {
-		return nil
+	opts := s.opts
+	opts.IDF, opts.IDFTable = true, table
+	return New(s.enc, s.tok, opts)
+}
+
+// makeConfig describes the scorer's configuration; the runtime fields come
+// from the encoder.
+func (s *Scorer) makeConfig() Config {
+	o := s.opts
+	sc := ScoreConfig{
+		Algorithm:            Version,
+		Model:                o.Model,
+		WeightsDigest:        s.info.WeightsDigest,
+		Layer:                o.Layer,
+		Tokenizer:            s.tok.Kind(),
+		TokenizerFingerprint: s.tok.Fingerprint(),
+		IDF:                  IDFNone,
 	}
 	switch {
-	case s.opts.Baseline != nil:
-		b := *s.opts.Baseline
-		s.baseline = &b
-	case s.opts.BaselineTable != nil:
-		if !s.layerKnown {
-			return asInput(fmt.Errorf("rescaling with a baseline file needs the model's layer to pick the row, and %s has no %s saying it: pass --layer N (the number of encoder layers the ONNX model keeps)", s.opts.Model.Dir, models.ManifestFile))
-		}
-		b, err := s.opts.BaselineTable.Layer(s.layer)
-		if err != nil {
-			return err
-		}
-		s.baseline = &b
-	default:
-		b, _, err := s.opts.Model.BaselineFor(s.opts.Lang)
-		if err != nil {
-			return asInput(fmt.Errorf("rescale baseline: %w", err))
-		}
-		if b == nil {
-			lang := ""
-			if s.opts.Lang != "" {
-				lang = " for language " + s.opts.Lang
-			}
-			return asInput(fmt.Errorf("rescaling needs a baseline, and the model folder %s has none%s in a %s: pass --baseline FILE (LAYER,P,R,F)", s.opts.Model.Dir, lang, models.ManifestFile))
-		}
-		s.baseline = &Baseline{P: b.P, R: b.R, F: b.F}
+	case o.IDFTable != nil:
+		sc.IDF, sc.IDFDigest = IDFTableGiven, o.IDFTable.digest()
+	case o.IDF:
+		sc.IDF = IDFRefs
 	}
-	if err := s.baseline.validate(); err != nil {
-		return asInput(err)
+	if b := o.Baseline; b != nil {
+		sc.Rescale = true
+		sc.BaselineDigest = digest(fmt.Sprintf("%v,%v,%v", b.P, b.R, b.F))
 	}
-	return nil
+	return Config{
+		Score: sc,
+		Runtime: RuntimeConfig{
+			Runtime:        s.info.Runtime,
+			RuntimeVersion: s.info.RuntimeVersion,
+			Device:         cmp.Or(s.info.Device, "cpu"),
+			Precision:      cmp.Or(s.info.Precision, "fp32"),
+			BatchTokens:    o.BatchTokens,
+			ChunkTokens:    o.ChunkTokens,
+			Threads:        o.Threads,
+		},
+	}
 }
 
-// makeHash builds the configuration hash, in the reference's style
-// (<model>_L<layer>_<idf|no-idf>_version=...), extended with what else can
-// move a score here: the tokenizer's semantics, the runtime, the execution
-// provider, the precision and, where the numbers come from the caller, a
-// digest of the idf table and of the rescale baseline (two runs with
-// different baselines must not share a hash).
-func (s *Scorer) makeHash() string {
-	layer := "unknown"
-	if s.layerKnown {
-		layer = strconv.Itoa(s.layer)
-	}
-	idf := "no-idf"
-	if s.opts.IDFTable != nil {
-		idf = "idf-table"
-	} else if s.opts.IDF {
-		idf = "idf"
-	}
-	// The weights' precision as read from the graph; the manifest's word
-	// only when the graph has no floating-point weights to tell.
-	precision := s.enc.Precision()
-	if m := s.opts.Model.Manifest; precision == "" && m != nil && m.Precision != "" {
-		precision = m.Precision
-	}
-	if precision == "" {
-		precision = "fp32"
-	}
-	extra := ""
-	if t := s.opts.IDFTable; t != nil {
-		extra += ",idf-table=" + t.digest()
-	}
-	if b := s.baseline; b != nil {
-		extra += ",baseline=" + digest(fmt.Sprintf("%v,%v,%v", b.P, b.R, b.F))
-	}
-	tok := s.tok.Kind()
-	// The tokenizer's semantics say how text is cut; its fingerprint says
-	// with which vocabulary (two folders with one name may differ).
-	if f, ok := s.tok.(interface{ Fingerprint() string }); ok && len(f.Fingerprint()) >= 8 {
-		tok += "@" + f.Fingerprint()[:8]
-	}
-	h := fmt.Sprintf("%s_L%s_%s_version=%s(tokenizer=%s,ort=%s,provider=%s,%s%s)",
-		s.opts.Model.Name, layer, idf, Version, tok, ort.GetVersion(), s.enc.ProviderName(), precision, extra)
-	if s.baseline != nil {
-		h += "-rescaled"
-	}
-	return h
-}
+// Config describes the scorer's configuration. With idf over the
+// references its IDFDigest is empty: each call's Summary names the table
+// that call computed.
+func (s *Scorer) Config() Config { return s.cfg }
 
-// digest is a short hex digest of s, for naming inputs in hashes.
-func digest(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:4])
-}
+// Hash is Config().Hash().
+func (s *Scorer) Hash() string { return s.cfg.Hash() }
 
-// Hash names the scorer's configuration; every Result carries it.
-func (s *Scorer) Hash() string { return s.hash }
+// Encoder is the encoder the scorer runs (shared, not owned).
+func (s *Scorer) Encoder() Encoder { return s.enc }
 
-// Layer is the layer the model's output comes from (0 when unknown).
-func (s *Scorer) Layer() int { return s.layer }
-
-// Close releases the encoder.
-func (s *Scorer) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	err := s.enc.Close()
-	if c, ok := s.tok.(interface{ Close() error }); ok && s.opts.Tokenizer == nil {
-		err = errors.Join(err, c.Close())
-	}
-	return err
-}
+// Layer is the layer the encoder's output comes from (LayerUnknown when
+// not known).
+func (s *Scorer) Layer() int { return s.opts.Layer }
 
 // IDF computes the idf table over refs, one document per entry
 // (duplicates count).
 func (s *Scorer) IDF(ctx context.Context, refs []string) (*IDFTable, error) {
-	t, _, err := s.idf(ctx, refs, false)
+	t, _, _, err := s.idf(ctx, slices.Values(refs), false)
 	return t, err
+}
+
+// IDFSeq computes the idf table over a stream of references, one document
+// per entry (duplicates count), holding only their document frequencies:
+// the first pass of scoring a stream with idf (give the table to WithIDF,
+// then Stream the pairs).
+func (s *Scorer) IDFSeq(ctx context.Context, refs iter.Seq2[string, error]) (*IDFTable, error) {
+	var err error
+	texts := func(yield func(string) bool) {
+		for r, e := range refs {
+			if e != nil {
+				err = e
+				return
+			}
+			if !yield(r) {
+				return
+			}
+		}
+	}
+	t, _, _, ierr := s.idf(ctx, texts, false)
+	if ierr != nil {
+		return nil, ierr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // idf computes the idf table over refs and, when keep is set, returns
 // each entry's encoding too, so that scoring need not tokenize the
-// references again.
-func (s *Scorer) idf(ctx context.Context, refs []string, keep bool) (*IDFTable, []encoding, error) {
+// references again, and the time spent tokenizing.
+func (s *Scorer) idf(ctx context.Context, refs iter.Seq[string], keep bool) (*IDFTable, []encoding, time.Duration, error) {
 	c := newDFCounter()
 	var kept []encoding
-	if keep {
-		kept = make([]encoding, 0, len(refs))
-	}
+	var spent time.Duration
 	const step = 1024
-	for lo := 0; lo < len(refs); lo += step {
+	part := make([]string, 0, step)
+	flush := func() error {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return err
 		}
-		part := refs[lo:min(lo+step, len(refs))]
+		start := time.Now()
 		b, err := s.encode(part)
+		spent += time.Since(start)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		for _, x := range b.IDs {
 			c.add(x)
@@ -398,8 +390,22 @@ func (s *Scorer) idf(ctx context.Context, refs []string, keep bool) (*IDFTable, 
 		if keep {
 			kept = appendEncodings(kept, b)
 		}
+		part = part[:0]
+		return nil
 	}
-	return c.table(), kept, nil
+	for r := range refs {
+		if part = append(part, r); len(part) == step {
+			if err := flush(); err != nil {
+				return nil, nil, spent, err
+			}
+		}
+	}
+	if len(part) > 0 {
+		if err := flush(); err != nil {
+			return nil, nil, spent, err
+		}
+	}
+	return c.table(), kept, spent, nil
 }
 
 // encoding is one text's token ids and whether they were truncated.
@@ -440,7 +446,9 @@ func (s *Scorer) encode(texts []string) (tokenize.Batch, error) {
 
 // Score scores each candidate against its references: refs[i] holds the
 // references of cands[i] (at least one). It returns one score per
-// candidate in input order.
+// candidate in input order. With idf over the references it first
+// tokenizes every reference to count document frequencies, keeping their
+// token ids for scoring.
 func (s *Scorer) Score(ctx context.Context, cands []string, refs [][]string) (*Result, error) {
 	if len(refs) != len(cands) {
 		return nil, asInput(fmt.Errorf("scorer: %d candidates but %d reference lists", len(cands), len(refs)))
@@ -450,81 +458,109 @@ func (s *Scorer) Score(ctx context.Context, cands []string, refs [][]string) (*R
 			return nil, asInput(fmt.Errorf("scorer: candidate %d has no reference", i+1))
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.enc.session == nil {
-		return nil, errors.New("scorer: used after Close")
+	start := time.Now()
+	cfg := s.cfg
+	w := s.weigher()
+	var (
+		known  []encoding
+		idfDur time.Duration
+	)
+	if s.opts.IDF && s.opts.IDFTable == nil {
+		flat := func(yield func(string) bool) {
+			for _, r := range refs {
+				for _, x := range r {
+					if !yield(x) {
+						return
+					}
+				}
+			}
+		}
+		t, kept, spent, err := s.idf(ctx, flat, true)
+		if err != nil {
+			return nil, err
+		}
+		w, known, idfDur = t.Weight, kept, spent
+		cfg.Score.IDFDigest = t.digest()
 	}
-	w, refIDs, err := s.weigher(ctx, refs)
+	items := func(yield func(item, error) bool) {
+		off := 0
+		for i, c := range cands {
+			it := item{cand: c, refs: refs[i]}
+			if known != nil {
+				it.known = known[off : off+len(refs[i])]
+				off += len(refs[i])
+			}
+			if !yield(it, nil) {
+				return
+			}
+		}
+	}
+	res := &Result{Pairs: make([]PRF, 0, len(cands))}
+	sum, err := s.stream(ctx, items, len(cands), w, cfg, func(c Chunk) error {
+		res.Pairs = append(res.Pairs, c.Pairs...)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	in := &input{cands: cands, refs: refs, refIDs: refIDs, weight: w}
-	if refIDs != nil {
-		in.refStart = make([]int, len(refs))
-		n := 0
-		for i, r := range refs {
-			in.refStart[i] = n
-			n += len(r)
-		}
-	}
-	res := &Result{Hash: s.hash, Pairs: make([]PRF, len(cands)), Stats: Stats{MaxTokens: s.tok.MaxLen()}}
-	if err := s.run(ctx, in, res.Pairs, &res.Stats); err != nil {
-		return nil, err
-	}
-	var sum [3]float64
-	for i, p := range res.Pairs {
-		if s.baseline != nil {
-			p = s.baseline.Rescale(p)
-			res.Pairs[i] = p
-		}
-		sum[0] += p.P
-		sum[1] += p.R
-		sum[2] += p.F
-	}
-	if n := float64(len(res.Pairs)); n > 0 {
-		res.Mean = PRF{P: sum[0] / n, R: sum[1] / n, F: sum[2] / n}
-	}
+	sum.Stats.Tokenize += idfDur
+	sum.Stats.Wall = time.Since(start)
+	res.Summary = *sum
 	return res, nil
 }
 
-// weigher returns the token weight function for one Score call. With idf
-// computed over refs it also returns the references' encodings, one entry
-// per reference in order (refs flattened), which the idf pass had to
-// compute anyway; they cost 4 bytes a token, less than the text itself.
-func (s *Scorer) weigher(ctx context.Context, refs [][]string) (func(int32) float64, []encoding, error) {
-	switch {
-	case s.opts.IDFTable != nil:
-		return s.opts.IDFTable.Weight, nil, nil
-	case s.opts.IDF:
-		var flat []string
-		for _, r := range refs {
-			flat = append(flat, r...)
-		}
-		t, ids, err := s.idf(ctx, flat, true)
-		if err != nil {
-			return nil, nil, err
-		}
-		return t.Weight, ids, nil
-	default:
-		return func(id int32) float64 {
-			if s.specials[id] {
-				return 0
+// Stream scores pairs as they come, handing each chunk's scores to fn in
+// input order as soon as they are matched (rescaled when the scorer
+// rescales); an error from fn, from pairs or from scoring stops the call
+// and is returned. Pairs are read a group at a time, a little ahead of the
+// chunk being scored, never all at once. A scorer with idf over the
+// references cannot stream (the references are not all known before the
+// first score): compute the table with IDFSeq and stream with the scorer
+// WithIDF gives.
+func (s *Scorer) Stream(ctx context.Context, pairs iter.Seq2[Pair, error], fn func(Chunk) error) (*Summary, error) {
+	if s.opts.IDF && s.opts.IDFTable == nil {
+		return nil, asInput(errors.New("scorer: idf over the references needs every reference before the first score: compute the table with IDFSeq over the references, then stream with the scorer WithIDF(table) returns"))
+	}
+	if fn == nil {
+		return nil, asInput(errors.New("scorer: Stream needs a callback"))
+	}
+	start := time.Now()
+	items := func(yield func(item, error) bool) {
+		for p, err := range pairs {
+			if !yield(item{cand: p.Cand, refs: p.Refs}, err) {
+				return
 			}
-			return 1
-		}, nil, nil
+		}
+	}
+	sum, err := s.stream(ctx, items, 0, s.weigher(), s.cfg, fn)
+	if err != nil {
+		return nil, err
+	}
+	sum.Stats.Wall = time.Since(start)
+	return sum, nil
+}
+
+// weigher returns the token weight function: the idf table's, or 1 for
+// every token but the specials. (Idf over the references is Score's.)
+func (s *Scorer) weigher() func(int32) float64 {
+	if t := s.opts.IDFTable; t != nil {
+		return t.Weight
+	}
+	return func(id int32) float64 {
+		if s.specials[id] {
+			return 0
+		}
+		return 1
 	}
 }
 
-// input is what one Score call scores.
-type input struct {
-	cands  []string
-	refs   [][]string
-	weight func(int32) float64
-	// refIDs, when not nil, holds the references' encodings, flattened;
-	// refs[i][k]'s is refIDs[refStart[i]+k].
-	refIDs   []encoding
-	refStart []int
+// item is one pair to score.
+type item struct {
+	cand string
+	refs []string
+	// known, when not nil, holds the references' encodings from the idf
+	// pass, one per reference.
+	known []encoding
 }
 
 // sentence is one distinct text of a chunk.
@@ -536,10 +572,10 @@ type sentence struct {
 	truncated bool // cut at the tokenizer's MaxLen
 }
 
-// chunk is a run of pairs [lo, hi) with their distinct sentences, ready to
-// encode.
+// chunk is a run of n pairs from input index lo on, with their distinct
+// sentences, ready to encode.
 type chunk struct {
-	lo, hi  int
+	lo, n   int
 	sents   []sentence
 	cand    []int   // per pair: sentence index of the candidate
 	refs    [][]int // per pair: sentence indices of the references
@@ -547,17 +583,27 @@ type chunk struct {
 	tokens  int     // total tokens
 }
 
-// run scores pairs chunk by chunk: one goroutine tokenizes and plans the
-// next chunk while this one encodes and matches the current one.
-func (s *Scorer) run(ctx context.Context, in *input, out []PRF, st *Stats) error {
+// stream scores items chunk by chunk: one goroutine reads, tokenizes and
+// plans the next chunk while this one encodes and matches the current
+// one and hands its scores to fn.
+func (s *Scorer) stream(ctx context.Context, items iter.Seq2[item, error], total int, weight func(int32) float64, cfg Config, fn func(Chunk) error) (*Summary, error) {
+	sum := &Summary{Config: cfg, Hash: cfg.Hash(), Stats: Stats{MaxTokens: s.tok.MaxLen(), ModelLoad: s.info.LoadTime}}
+	st := &sum.Stats
+	var mean [3]float64
 	g, ctx := errgroup.WithContext(ctx)
 	chunks := make(chan *chunk, 1)
+	p := &planner{s: s, weight: weight}
 	g.Go(func() error {
 		defer close(chunks)
-		p := &planner{s: s, in: in}
-		for lo := 0; lo < len(in.cands); {
-			c, err := p.plan(lo)
-			if err != nil {
+		next, stop := iter.Pull2(items)
+		defer stop()
+		p.next = next
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			c, err := p.plan()
+			if err != nil || c == nil {
 				return err
 			}
 			select {
@@ -565,9 +611,7 @@ func (s *Scorer) run(ctx context.Context, in *input, out []PRF, st *Stats) error
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			lo = c.hi
 		}
-		return nil
 	})
 	g.Go(func() error {
 		var arena []float32
@@ -576,7 +620,7 @@ func (s *Scorer) run(ctx context.Context, in *input, out []PRF, st *Stats) error
 				hidden int
 				err    error
 			)
-			arena, hidden, err = s.embed(ctx, c, arena, len(in.cands), st)
+			arena, hidden, err = s.embed(ctx, c, arena, total, st)
 			if err != nil {
 				return err
 			}
@@ -584,7 +628,10 @@ func (s *Scorer) run(ctx context.Context, in *input, out []PRF, st *Stats) error
 			st.Sentences += len(c.sents)
 			st.Tokens += c.tokens
 			st.PeakEmbeddingBytes = max(st.PeakEmbeddingBytes, 4*cap(arena))
+			out := make([]PRF, c.n)
+			start := time.Now()
 			s.match(c, arena, hidden, out)
+			st.Match += time.Since(start)
 			for i, k := range c.cand {
 				if c.sents[k].real == 0 {
 					st.EmptyCandidates++
@@ -601,26 +648,55 @@ func (s *Scorer) run(ctx context.Context, in *input, out []PRF, st *Stats) error
 					}
 				}
 			}
+			for i, x := range out {
+				if b := s.opts.Baseline; b != nil {
+					x = b.Rescale(x)
+					out[i] = x
+				}
+				mean[0] += x.P
+				mean[1] += x.R
+				mean[2] += x.F
+			}
+			sum.Count += c.n
+			if err := fn(Chunk{Start: c.lo, Pairs: out}); err != nil {
+				return err
+			}
 			if s.opts.Progress != nil {
-				s.opts.Progress(c.hi, len(in.cands))
+				s.opts.Progress(c.lo+c.n, total)
 			}
 		}
 		return nil
 	})
-	return g.Wait()
+	err := g.Wait()
+	st.Tokenize += p.tokenizeTime
+	if err != nil {
+		return nil, err
+	}
+	if n := float64(sum.Count); n > 0 {
+		sum.Mean = PRF{P: mean[0] / n, R: mean[1] / n, F: mean[2] / n}
+	}
+	return sum, nil
 }
 
-// planner cuts the pairs of one Score call into chunks, one after the
-// other.
+// planner cuts a stream of pairs into chunks, one after the other.
 type planner struct {
-	s  *Scorer
-	in *input
-	// tokenized holds the encodings of texts of pairs tokenized in a group
+	s      *Scorer
+	weight func(int32) float64
+	next   func() (item, error, bool)
+	// done is set once next has reported the end.
+	done bool
+	// pending holds the pairs read but not yet taken into a chunk;
+	// pending[0] is input pair base.
+	pending []item
+	base    int
+	// tokenized holds the encodings of pending texts tokenized in a group
 	// but left for the next chunk.
 	tokenized map[string]encoding
 	// pairs and tokens are the pairs taken into chunks so far and the
 	// tokens they added, for sizing groups.
 	pairs, tokens int
+	// tokenizeTime is the time spent in the tokenizer.
+	tokenizeTime time.Duration
 }
 
 // Bounds on how many pairs are tokenized in one call.
@@ -639,41 +715,61 @@ func (p *planner) groupSize(room int) int {
 	return min(max(room/perPair, 1), maxGroup)
 }
 
-// plan takes pairs from lo on while their distinct sentences hold at most
-// the chunk's token limit (the first pair is always taken, so one larger
-// than the limit is a chunk of its own), weighs their tokens and cuts them
-// into batches. Pairs are tokenized a group at a time, each group's new
-// texts in one call; the group is sized from the tokens per pair seen so
-// far and the room left, and what a group tokenized beyond the chunk is
-// kept for the next.
-func (p *planner) plan(lo int) (*chunk, error) {
-	s, in := p.s, p.in
-	c := &chunk{lo: lo}
+// fill reads pairs until n are pending or the input ends.
+func (p *planner) fill(n int) error {
+	for !p.done && len(p.pending) < n {
+		it, err, ok := p.next()
+		if !ok {
+			p.done = true
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if len(it.refs) == 0 {
+			return asInput(fmt.Errorf("scorer: pair %d has no reference", p.base+len(p.pending)+1))
+		}
+		p.pending = append(p.pending, it)
+	}
+	return nil
+}
+
+// plan returns the next chunk, nil when every pair is taken. It takes
+// pending pairs (reading more as needed) while their distinct sentences
+// hold at most the chunk's token limit (the first pair is always taken,
+// so one larger than the limit is a chunk of its own), weighs their
+// tokens and cuts them into batches. Pairs are tokenized a group at a
+// time, each group's new texts in one call; the group is sized from the
+// tokens per pair seen so far and the room left, and what a group
+// tokenized beyond the chunk is kept for the next.
+func (p *planner) plan() (*chunk, error) {
+	s := p.s
+	c := &chunk{lo: p.base}
 	index := map[string]int{}
 	var encs []encoding // per distinct text
 	limit := s.opts.ChunkTokens
-	if lo == 0 {
+	if p.base == 0 {
 		// A small first chunk gets the encoder going sooner; later chunks
 		// are tokenized while the encoder works.
 		limit = min(limit, 4*s.opts.BatchTokens)
 	}
-	// known returns the encoding of the k-th reference of pair i when the
-	// idf pass has it.
-	known := func(i, k int) (encoding, bool) {
-		if in.refIDs == nil {
-			return encoding{}, false
-		}
-		return in.refIDs[in.refStart[i]+k], true
-	}
-	hi := lo
+	taken := 0
 	full := false
-	for hi < len(in.cands) && !full {
-		end := min(hi+p.groupSize(limit-c.tokens), len(in.cands))
-		if err := p.tokenize(hi, end, index, known); err != nil {
+	for !full {
+		want := p.groupSize(limit - c.tokens)
+		if err := p.fill(taken + want); err != nil {
+			return nil, err
+		}
+		if taken == len(p.pending) {
+			break // the input ended
+		}
+		end := min(taken+want, len(p.pending))
+		if err := p.tokenize(p.pending[taken:end], index); err != nil {
 			return nil, err
 		}
 		// Take the group's pairs while they fit.
-		for ; hi < end; hi++ {
+		for ; taken < end; taken++ {
+			it := p.pending[taken]
 			var texts []string // the pair's texts new to the chunk
 			var add []encoding
 			added := 0
@@ -686,21 +782,24 @@ func (p *planner) plan(lo int) (*chunk, error) {
 					e, ok = p.tokenized[text]
 				}
 				if !ok {
-					missing = fmt.Errorf("scorer: internal error: pair %d's text was not tokenized", hi+1)
+					missing = fmt.Errorf("scorer: internal error: pair %d's text was not tokenized", p.base+taken+1)
 				}
 				texts, add = append(texts, text), append(add, e)
 				added += len(e.ids)
 			}
 			// References first: a candidate equal to one reuses its ids.
-			for k, r := range in.refs[hi] {
-				e, ok := known(hi, k)
-				fresh(r, e, ok)
+			for k, r := range it.refs {
+				if it.known != nil {
+					fresh(r, it.known[k], true)
+				} else {
+					fresh(r, encoding{}, false)
+				}
 			}
-			fresh(in.cands[hi], encoding{}, false)
+			fresh(it.cand, encoding{}, false)
 			if missing != nil {
 				return nil, missing
 			}
-			if hi > lo && added > 0 && c.tokens+added > limit {
+			if taken > 0 && added > 0 && c.tokens+added > limit {
 				full = true
 				break
 			}
@@ -711,17 +810,17 @@ func (p *planner) plan(lo int) (*chunk, error) {
 			c.tokens += added
 			p.pairs++
 			p.tokens += added
-			rs := make([]int, len(in.refs[hi]))
-			for k, r := range in.refs[hi] {
+			rs := make([]int, len(it.refs))
+			for k, r := range it.refs {
 				rs[k] = index[r]
 			}
 			c.refs = append(c.refs, rs)
-			c.cand = append(c.cand, index[in.cands[hi]])
+			c.cand = append(c.cand, index[it.cand])
 		}
 		// Keep only what the pairs not taken yet need.
 		left := map[string]encoding{}
-		for i := hi; i < end; i++ {
-			for _, text := range append([]string{in.cands[i]}, in.refs[i]...) {
+		for _, it := range p.pending[taken:] {
+			for _, text := range append([]string{it.cand}, it.refs...) {
 				if e, ok := p.tokenized[text]; ok {
 					left[text] = e
 				}
@@ -729,7 +828,13 @@ func (p *planner) plan(lo int) (*chunk, error) {
 		}
 		p.tokenized = left
 	}
-	c.hi = hi
+	if taken == 0 {
+		return nil, nil
+	}
+	c.n = taken
+	// Drop the taken pairs (a fresh slice, so their texts can be freed).
+	p.pending = slices.Clone(p.pending[taken:])
+	p.base += taken
 	c.tokens = 0
 	c.sents = make([]sentence, len(encs))
 	order := make([]int, 0, len(encs))
@@ -737,7 +842,7 @@ func (p *planner) plan(lo int) (*chunk, error) {
 		x := e.ids
 		st := sentence{ids: x, weights: make([]float64, len(x)), off: c.tokens, truncated: e.truncated}
 		for t, id := range x {
-			st.weights[t] = in.weight(id)
+			st.weights[t] = p.weight(id)
 		}
 		// As in the reference, a text is empty when it has only the ids
 		// added around every text; a text that spells out a special token
@@ -763,10 +868,10 @@ func (p *planner) plan(lo int) (*chunk, error) {
 	return c, nil
 }
 
-// tokenize tokenizes, in one call, the texts of pairs [lo, hi) that are in
-// neither the chunk (index), nor p.tokenized, nor known from the idf pass,
-// and adds them to p.tokenized.
-func (p *planner) tokenize(lo, hi int, index map[string]int, known func(i, k int) (encoding, bool)) error {
+// tokenize tokenizes, in one call, the texts of items that are in neither
+// the chunk (index), nor p.tokenized, nor known from the idf pass, and
+// adds them to p.tokenized.
+func (p *planner) tokenize(items []item, index map[string]int) error {
 	if p.tokenized == nil {
 		p.tokenized = map[string]encoding{}
 	}
@@ -782,25 +887,27 @@ func (p *planner) tokenize(lo, hi int, index map[string]int, known func(i, k int
 		seen[text] = true
 		pending = append(pending, text)
 	}
-	for i := lo; i < hi; i++ {
+	for _, it := range items {
 		// A candidate equal to one of its references known from the idf
 		// pass reuses that reference's ids.
 		reuse := false
-		for k, r := range p.in.refs[i] {
-			if _, ok := known(i, k); !ok {
+		for _, r := range it.refs {
+			if it.known == nil {
 				need(r)
-			} else if r == p.in.cands[i] {
+			} else if r == it.cand {
 				reuse = true
 			}
 		}
 		if !reuse {
-			need(p.in.cands[i])
+			need(it.cand)
 		}
 	}
 	if len(pending) == 0 {
 		return nil
 	}
+	start := time.Now()
 	b, err := p.s.encode(pending)
+	p.tokenizeTime += time.Since(start)
 	if err != nil {
 		return err
 	}
@@ -822,28 +929,35 @@ func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int
 		for _, k := range b {
 			batchIDs = append(batchIDs, c.sents[k].ids)
 		}
-		out, seq, h, err := s.enc.Encode(ctx, batchIDs, s.tok.PadID())
+		start := time.Now()
+		out, err := safeEncodeHidden(ctx, s.enc, Batch{IDs: batchIDs, Pad: s.tok.PadID()})
+		st.Encode += time.Since(start)
 		if err != nil {
+			if ctx.Err() != nil {
+				return arena, 0, ctx.Err()
+			}
 			return arena, 0, err
 		}
 		st.Batches++
-		st.PaddedTokens += len(b) * seq
+		st.PaddedTokens += len(b) * out.Seq
 		if hidden == 0 {
-			hidden = h
+			hidden = out.Dim
 			arena = growArena(arena, c.tokens*hidden, s.opts.ChunkTokens*hidden)
-		} else if h != hidden {
-			return arena, 0, fmt.Errorf("encoder gave hidden size %d, then %d", hidden, h)
+		} else if out.Dim != hidden {
+			return arena, 0, fmt.Errorf("encoder gave hidden size %d, then %d", hidden, out.Dim)
 		}
+		start = time.Now()
 		for r, k := range b {
-			st := c.sents[k]
-			n := len(st.ids)
-			dst := arena[st.off*hidden : (st.off+n)*hidden]
-			copy(dst, out[r*seq*hidden:(r*seq+n)*hidden])
+			sent := c.sents[k]
+			n := len(sent.ids)
+			dst := arena[sent.off*hidden : (sent.off+n)*hidden]
+			copy(dst, out.Data[r*out.Seq*hidden:(r*out.Seq+n)*hidden])
 			normalizeRows(dst, hidden)
 			done += n
 		}
+		st.Match += time.Since(start)
 		if s.opts.Progress != nil && c.tokens > 0 {
-			s.opts.Progress(c.lo+(c.hi-c.lo)*done/c.tokens/2, total)
+			s.opts.Progress(c.lo+c.n*done/c.tokens/2, total)
 		}
 	}
 	return arena, hidden, nil
@@ -864,25 +978,25 @@ func growArena(arena []float32, need, limit int) []float32 {
 	return arena[:need]
 }
 
-// match scores the pairs of c from the embeddings in arena, spreading the
-// pairs over s.opts.Threads workers.
+// match scores the pairs of c into out (one per pair) from the embeddings
+// in arena, spreading the pairs over s.opts.Threads workers.
 func (s *Scorer) match(c *chunk, arena []float32, hidden int, out []PRF) {
 	emb := func(k int) Embedding {
 		st := c.sents[k]
 		n := len(st.ids)
 		return Embedding{Dim: hidden, Vecs: arena[st.off*hidden : (st.off+n)*hidden], Weights: st.weights, Real: st.real}
 	}
-	workers := min(s.opts.Threads, c.hi-c.lo)
+	workers := min(s.opts.Threads, c.n)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var m Matcher
-			for i := c.lo + w; i < c.hi; i += workers {
-				cand := emb(c.cand[i-c.lo])
+			for i := w; i < c.n; i += workers {
+				cand := emb(c.cand[i])
 				var best PRF
-				for k, r := range c.refs[i-c.lo] {
+				for k, r := range c.refs[i] {
 					p := m.Match(cand, emb(r))
 					if k == 0 {
 						best = p

@@ -1,16 +1,12 @@
 package scorer_test
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
-	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -18,9 +14,11 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/bertbench/bertbench/internal/cpus"
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/internal/testkit"
-	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/onnxrt"
 	"github.com/bertbench/bertbench/scorer"
 	"github.com/bertbench/bertbench/scorer/tokenize"
 )
@@ -40,14 +38,13 @@ func TestResultsIndependentOfBatchingAndThreads(t *testing.T) {
 				{100000, 1, 1 << 20}, {1, 1, 0}, {7, 2, 50}, {300, 1, 130}, {8192, 2, 1},
 			} {
 				for _, idf := range []bool{false, true} {
-					s := newFixtureScorer(t, name, g, idf, false, func(o *scorer.Options) {
+					s := newFixtureScorer(t, name, g, idf, false, func(o *scorer.Options, _ *scorer.Tokenizer) {
 						o.BatchTokens, o.Threads, o.ChunkTokens = cfg.budget, cfg.threads, cfg.chunk
 					})
 					res, err := s.Score(context.Background(), cands, refs)
 					if err != nil {
 						t.Fatalf("%+v: %v", cfg, err)
 					}
-					s.Close()
 					if base[idf] == nil {
 						base[idf] = res.Pairs
 						continue
@@ -80,7 +77,7 @@ func TestIDFTableOption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newFixtureScorer(t, name, g, false, false, func(o *scorer.Options) { o.IDFTable = table })
+	s := newFixtureScorer(t, name, g, false, false, func(o *scorer.Options, _ *scorer.Tokenizer) { o.IDFTable = table })
 	c := g.Case(t, "idf")
 	res, err := s.Score(context.Background(), c.Cands, c.Refs)
 	if err != nil {
@@ -89,46 +86,6 @@ func TestIDFTableOption(t *testing.T) {
 	comparePRF(t, "idf via table", res.Pairs, c.PRF, goldenTol)
 	if !strings.Contains(res.Hash, "_idf-table_") {
 		t.Errorf("hash %q does not say a table was used", res.Hash)
-	}
-}
-
-// copyModel copies a fixture into a fresh folder, without its manifest.
-func copyModel(t *testing.T, name string, files ...string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), name)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(fixture.Path(t, name, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// renamedGraph writes the fixture's encoder with every occurrence of the
-// name from (a graph input or output) replaced by to, which must have the
-// same length so the protobuf's length prefixes stay right.
-func renamedGraph(t *testing.T, name, dir, from, to string) {
-	t.Helper()
-	if len(from) != len(to) {
-		t.Fatalf("renamedGraph: %q and %q differ in length", from, to)
-	}
-	data, err := os.ReadFile(fixture.Path(t, name, "model.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(data, []byte(from)) {
-		t.Fatalf("%s/model.onnx does not mention %q", name, from)
-	}
-	data = bytes.ReplaceAll(data, []byte(from), []byte(to))
-	if err := os.WriteFile(filepath.Join(dir, "model.onnx"), data, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -141,103 +98,51 @@ func mustJSON(t *testing.T, v any) []byte {
 	return b
 }
 
-// TestNewErrors: every unusable model or option gives an input error that
-// names the file and what is wrong.
+// TestNewErrors: options that cannot work are input errors.
 func TestNewErrors(t *testing.T) {
-	testkit.RequireORT(t)
 	name := "tiny-mbert"
-	tests := []struct {
-		name    string
-		setup   func(t *testing.T) (string, scorer.Options)
-		wantErr []string
+	enc := fixtureEncoder(t, name)
+	tok := tokenizerOf(t, fixture.Dir(t, name))
+	for _, tc := range []struct {
+		name string
+		opts scorer.Options
+		want string
 	}{
-		{"corrupt model.onnx", func(t *testing.T) (string, scorer.Options) {
-			dir := copyModel(t, name, "tokenizer.json")
-			os.WriteFile(filepath.Join(dir, "model.onnx"), []byte("this is not a protobuf"), 0o644)
-			return dir, scorer.Options{}
-		}, []string{"model.onnx", "not a loadable ONNX model"}},
-		{"empty model.onnx", func(t *testing.T) (string, scorer.Options) {
-			dir := copyModel(t, name, "tokenizer.json")
-			os.WriteFile(filepath.Join(dir, "model.onnx"), nil, 0o644)
-			return dir, scorer.Options{}
-		}, []string{"model.onnx", "the file is empty"}},
-		{"truncated model.onnx", func(t *testing.T) (string, scorer.Options) {
-			dir := copyModel(t, name, "tokenizer.json")
-			data, _ := os.ReadFile(fixture.Path(t, name, "model.onnx"))
-			os.WriteFile(filepath.Join(dir, "model.onnx"), data[:len(data)/2], 0o644)
-			return dir, scorer.Options{}
-		}, []string{"model.onnx", "not a loadable ONNX model"}},
-		{"wrong input name", func(t *testing.T) (string, scorer.Options) {
-			dir := copyModel(t, name, "tokenizer.json")
-			renamedGraph(t, name, dir, "input_ids", "input_idz")
-			return dir, scorer.Options{}
-		}, []string{"model.onnx", `missing input "input_ids"`, `unexpected input "input_idz"`}},
-		{"wrong output name", func(t *testing.T) (string, scorer.Options) {
-			dir := copyModel(t, name, "tokenizer.json")
-			renamedGraph(t, name, dir, "last_hidden_state", "last_hidden_statX")
-			return dir, scorer.Options{}
-		}, []string{`no output "last_hidden_state"`, "last_hidden_statX"}},
-		{"corrupt tokenizer.json", func(t *testing.T) (string, scorer.Options) {
-			dir := copyModel(t, name, "model.onnx")
-			os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(`{"model": `), 0o644)
-			return dir, scorer.Options{}
-		}, []string{"tokenizer.json"}},
-		{"rescale with a baseline file but no layer", func(t *testing.T) (string, scorer.Options) {
-			tab, err := scorer.ReadBaselineFile(fixture.Path(t, name, "baseline.tsv"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return copyModel(t, name, "model.onnx", "tokenizer.json"), scorer.Options{Rescale: true, BaselineTable: tab}
-		}, []string{"--layer N"}},
-		{"rescale without any baseline", func(t *testing.T) (string, scorer.Options) {
-			return copyModel(t, name, "model.onnx", "tokenizer.json"), scorer.Options{Rescale: true, Layer: 3}
-		}, []string{"--baseline FILE"}},
-		{"baseline lacks the layer", func(t *testing.T) (string, scorer.Options) {
-			tab, err := scorer.ReadBaselineFile(fixture.Path(t, name, "baseline.tsv"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return copyModel(t, name, "model.onnx", "tokenizer.json"), scorer.Options{Rescale: true, BaselineTable: tab, Layer: 9}
-		}, []string{"no row for layer 9"}},
-		{"layer contradicts the manifest", func(t *testing.T) (string, scorer.Options) {
-			dir := copyModel(t, name, "model.onnx", "tokenizer.json")
-			if err := models.WriteManifest(dir, &models.Manifest{Name: "x", Layer: 3}); err != nil {
-				t.Fatal(err)
-			}
-			return dir, scorer.Options{Layer: 2}
-		}, []string{"cut at layer 3"}},
-		{"idf table for another vocabulary", func(t *testing.T) (string, scorer.Options) {
-			return copyModel(t, name, "model.onnx", "tokenizer.json"), scorer.Options{IDFTable: &scorer.IDFTable{Default: 1, IDF: map[int32]float64{1 << 30: 1}}}
-		}, []string{"outside the tokenizer's vocabulary"}},
-	}
-	for _, tc := range tests {
+		{"idf table for another vocabulary", scorer.Options{IDFTable: &scorer.IDFTable{Default: 1, IDF: map[int32]float64{1 << 30: 1}}}, "outside the tokenizer's vocabulary"},
+		{"too many threads", scorer.Options{Threads: cpus.MaxThreads() + 1}, "threads is more than this process can use"},
+		{"negative chunk", scorer.Options{ChunkTokens: -1}, "must not be negative"},
+		{"a bad layer", scorer.Options{Layer: -7}, "layer -7"},
+		{"a bad baseline", scorer.Options{Baseline: &scorer.Baseline{P: 1}}, "below 1"},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, opts := tc.setup(t)
-			m, err := models.ResolveDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts.Model = m
-			s, err := scorer.New(context.Background(), opts)
-			if err == nil {
-				s.Close()
-				t.Fatal("no error")
-			}
-			if !errors.Is(err, scorer.ErrInvalidInput) {
-				t.Errorf("error is not ErrInvalidInput: %v", err)
-			}
-			for _, want := range tc.wantErr {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not mention %q", err, want)
-				}
+			_, err := scorer.New(enc, tok, tc.opts)
+			if !errors.Is(err, scorer.ErrInvalidInput) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want an input error mentioning %q", err, tc.want)
 			}
 		})
+	}
+	if _, err := scorer.New(nil, tok, scorer.Options{}); !errors.Is(err, scorer.ErrInvalidInput) {
+		t.Errorf("no encoder: %v", err)
+	}
+	s, err := scorer.New(enc, tok, scorer.Options{Threads: cpus.MaxThreads()})
+	if err != nil {
+		t.Fatalf("the largest thread count allowed: %v", err)
+	}
+	if got := s.Config().Runtime.Threads; got != cpus.MaxThreads() {
+		t.Errorf("threads %d, want %d", got, cpus.MaxThreads())
+	}
+	if s, err = scorer.New(enc, tok, scorer.Options{}); err != nil || s.Config().Runtime.Threads != cpus.Usable() {
+		t.Errorf("threads 0: %v, %d threads, want cpus.Usable() = %d", err, s.Config().Runtime.Threads, cpus.Usable())
 	}
 }
 
 func TestScoreErrors(t *testing.T) {
 	g := fixture.ReadGolden(t, "tiny-roberta")
-	s := newFixtureScorer(t, "tiny-roberta", g, false, false, nil)
+	enc := orttest.Encoder(t, fixture.Path(t, "tiny-roberta", "model.onnx"), onnxrt.EncoderOptions{})
+	s, err := scorer.New(enc, tokenizerOf(t, fixture.Dir(t, "tiny-roberta")), scorer.Options{Layer: g.Meta.NumLayers})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	if _, err := s.Score(ctx, []string{"a", "b"}, [][]string{{"a"}}); !errors.Is(err, scorer.ErrInvalidInput) {
 		t.Errorf("count mismatch: %v", err)
@@ -266,9 +171,11 @@ func TestScoreErrors(t *testing.T) {
 			t.Errorf("pair %d with an empty side scored %+v", i, p)
 		}
 	}
-	s.Close()
-	if _, err := s.Score(ctx, []string{"a"}, [][]string{{"b"}}); err == nil {
-		t.Error("Score after Close: no error")
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Score(ctx, []string{"a"}, [][]string{{"b"}}); err == nil || !strings.Contains(err.Error(), "after Close") {
+		t.Errorf("Score after the encoder's Close: %v", err)
 	}
 }
 
@@ -296,12 +203,16 @@ func TestHash(t *testing.T) {
 	hashes := map[string]string{}
 	for _, tc := range []struct {
 		name string
-		mod  func(*scorer.Options)
+		mod  func(*scorer.Options, *scorer.Tokenizer)
 	}{
-		{"baseline a", func(o *scorer.Options) { o.Rescale, o.Baseline = true, &scorer.Baseline{P: 0.1, R: 0.2, F: 0.3} }},
-		{"baseline b", func(o *scorer.Options) { o.Rescale, o.Baseline = true, &scorer.Baseline{P: 0.1, R: 0.2, F: 0.31} }},
-		{"idf table a", func(o *scorer.Options) { o.IDFTable = &scorer.IDFTable{Default: 1, IDF: map[int32]float64{5: 0.5}} }},
-		{"idf table b", func(o *scorer.Options) { o.IDFTable = &scorer.IDFTable{Default: 1, IDF: map[int32]float64{5: 0.25}} }},
+		{"baseline a", func(o *scorer.Options, _ *scorer.Tokenizer) { o.Baseline = &scorer.Baseline{P: 0.1, R: 0.2, F: 0.3} }},
+		{"baseline b", func(o *scorer.Options, _ *scorer.Tokenizer) { o.Baseline = &scorer.Baseline{P: 0.1, R: 0.2, F: 0.31} }},
+		{"idf table a", func(o *scorer.Options, _ *scorer.Tokenizer) {
+			o.IDFTable = &scorer.IDFTable{Default: 1, IDF: map[int32]float64{5: 0.5}}
+		}},
+		{"idf table b", func(o *scorer.Options, _ *scorer.Tokenizer) {
+			o.IDFTable = &scorer.IDFTable{Default: 1, IDF: map[int32]float64{5: 0.25}}
+		}},
 	} {
 		h := newFixtureScorer(t, "tiny-mbert", g, false, false, tc.mod).Hash()
 		if prev, dup := hashes[h]; dup {
@@ -376,7 +287,7 @@ func TestMemoryBoundedByChunk(t *testing.T) {
 		{"chunk 1000, 3 pairs each larger than the chunk", 1000, longCands[:3], longRefs[:3]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newFixtureScorer(t, name, g, false, false, func(o *scorer.Options) { o.ChunkTokens = tc.chunk })
+			s := newFixtureScorer(t, name, g, false, false, func(o *scorer.Options, _ *scorer.Tokenizer) { o.ChunkTokens = tc.chunk })
 			res, err := s.Score(context.Background(), tc.cands, tc.refs)
 			if err != nil {
 				t.Fatal(err)
@@ -410,46 +321,6 @@ func TestMemoryBoundedByChunk(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestManifestDefaults: a folder's bertbench.json supplies the model's
-// name (hash), layer and rescale baseline.
-func TestManifestDefaults(t *testing.T) {
-	testkit.RequireORT(t)
-	name := "tiny-roberta"
-	g := fixture.ReadGolden(t, name)
-	dir := copyModel(t, name, "model.onnx", "tokenizer.json")
-	tab, err := scorer.ReadBaselineFile(fixture.Path(t, name, "baseline.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := tab.Layer(g.Meta.NumLayers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = models.WriteManifest(dir, &models.Manifest{Name: "my-roberta", Layer: g.Meta.NumLayers, Precision: "fp32",
-		Baseline: &models.Baseline{P: b.P, R: b.R, F: b.F}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := models.ResolveDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := scorer.New(context.Background(), scorer.Options{Model: m, Rescale: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if want := fmt.Sprintf("my-roberta_L%d_no-idf_", g.Meta.NumLayers); !strings.HasPrefix(s.Hash(), want) || !strings.HasSuffix(s.Hash(), "-rescaled") {
-		t.Errorf("hash %q, want %s...-rescaled", s.Hash(), want)
-	}
-	c := g.Case(t, "rescaled")
-	res, err := s.Score(context.Background(), c.Cands, c.Refs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	comparePRF(t, "rescaled via manifest", res.Pairs, c.PRF, goldenTol)
 }
 
 // faultyTokenizer wraps a real tokenizer to inject faults.
@@ -511,18 +382,13 @@ func TestFaultsBecomeErrors(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s-at-%d", tc.fail, tc.failAt), func(t *testing.T) {
 			ft := &faultyTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), fail: tc.fail, failAt: tc.failAt}
-			m, err := models.ResolveDir(fixture.Dir(t, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := scorer.New(context.Background(), scorer.Options{Model: m, Tokenizer: ft})
+			s, err := scorer.New(fixtureEncoder(t, name), ft, scorer.Options{Model: name})
 			if err != nil {
 				if tc.failAt == 0 && strings.Contains(err.Error(), tc.want) {
 					return // New tokenizes the empty string first
 				}
 				t.Fatal(err)
 			}
-			defer s.Close()
 			_, err = s.Score(context.Background(), c.Cands, c.Refs)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
@@ -541,7 +407,7 @@ func TestScoreCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
 	done := 0
-	s := newFixtureScorer(t, "tiny-mbert", g, false, false, func(o *scorer.Options) {
+	s := newFixtureScorer(t, "tiny-mbert", g, false, false, func(o *scorer.Options, _ *scorer.Tokenizer) {
 		o.BatchTokens = 64
 		o.Progress = func(d, _ int) {
 			done = d
@@ -612,7 +478,7 @@ func TestIDFTokenizesReferencesOnce(t *testing.T) {
 	g := fixture.ReadGolden(t, name)
 	c := g.Case(t, "multiref")
 	rt := &recordingTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), texts: map[string]int{}}
-	s := newFixtureScorer(t, name, g, true, false, func(o *scorer.Options) { o.Tokenizer = rt; o.ChunkTokens = 64 })
+	s := newFixtureScorer(t, name, g, true, false, func(o *scorer.Options, tok *scorer.Tokenizer) { *tok = rt; o.ChunkTokens = 64 })
 	refs := c.Refs
 	// No golden scores for multiref under idf: this run counts tokenizations.
 	if _, err := s.Score(context.Background(), c.Cands, refs); err != nil {
@@ -668,8 +534,8 @@ func TestTokenizesWhileEncoding(t *testing.T) {
 	cands, refs := benchCorpus(t, name, 400)
 	gt := &gatedTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), gate: cands[len(cands)-1], open: make(chan struct{})}
 	var once sync.Once
-	s := newFixtureScorer(t, name, g, false, false, func(o *scorer.Options) {
-		o.Tokenizer = gt
+	s := newFixtureScorer(t, name, g, false, false, func(o *scorer.Options, tok *scorer.Tokenizer) {
+		*tok = gt
 		o.ChunkTokens, o.BatchTokens = 256, 64
 		o.Progress = func(int, int) { once.Do(func() { close(gt.open) }) }
 	})
@@ -679,36 +545,6 @@ func TestTokenizesWhileEncoding(t *testing.T) {
 	}
 	if res.Stats.Chunks < 3 {
 		t.Errorf("%d chunks, want several", res.Stats.Chunks)
-	}
-}
-
-// TestHashPrecisionFromGraph: the hash names the precision the model's
-// weights are stored in, read from the graph, even without a manifest.
-func TestHashPrecisionFromGraph(t *testing.T) {
-	testkit.RequireORT(t)
-	name := "tiny-roberta"
-	g := fixture.ReadGolden(t, name)
-	for _, fp16 := range []bool{false, true} {
-		dir := filepath.Join(t.TempDir(), "m")
-		if _, err := models.Import(context.Background(), fixture.Dir(t, name), dir, models.ImportOptions{Layer: g.Meta.NumLayers, FP16: fp16}); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Remove(filepath.Join(dir, models.ManifestFile)); err != nil {
-			t.Fatal(err)
-		}
-		m, err := models.ResolveDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := scorer.New(context.Background(), scorer.Options{Model: m})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[bool]string{false: ",fp32)", true: ",fp16)"}[fp16]
-		if !strings.Contains(s.Hash(), want) {
-			t.Errorf("fp16 %v: hash %q lacks %q", fp16, s.Hash(), want)
-		}
-		s.Close()
 	}
 }
 
@@ -731,58 +567,16 @@ func TestMultiRefMaxKeepsNaN(t *testing.T) {
 	}
 }
 
-// TestHashLayer checks that the hash names the layer a manifest or --layer
-// gives, including layer 0 (the embedding output), and says "unknown" only
-// when nothing does; and that it carries the tokenizer's fingerprint.
-func TestHashLayer(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name     string
-		manifest *models.Manifest
-		layer    int
-		want     string
-	}{
-		{"no manifest, no layer", nil, 0, "_Lunknown_"},
-		{"--layer", nil, 3, "_L3_"},
-		{"manifest at layer 0", &models.Manifest{Name: "x", Layer: 0, TotalLayers: 4}, 0, "x_L0_"},
-		{"manifest at layer 2", &models.Manifest{Name: "x", Layer: 2, TotalLayers: 4}, 0, "x_L2_"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := copyModel(t, "tiny-mbert", models.ONNXFile, models.TokenizerFile)
-			if tc.manifest != nil {
-				if err := models.WriteManifest(dir, tc.manifest); err != nil {
-					t.Fatal(err)
-				}
-			}
-			m, err := models.ResolveDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := scorer.New(ctx, scorer.Options{Model: m, Layer: tc.layer})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if !strings.Contains(s.Hash(), tc.want) {
-				t.Errorf("hash %q lacks %q", s.Hash(), tc.want)
-			}
-			if !regexp.MustCompile(`tokenizer=wordpiece-cased@[0-9a-f]{8},`).MatchString(s.Hash()) {
-				t.Errorf("hash %q lacks the tokenizer fingerprint", s.Hash())
-			}
-		})
-	}
-}
-
 // TestThreadsBoundTokenizer: Options.Threads bounds the tokenizer's
 // goroutines too (the idf pass and the chunks alike); 0 means every core.
 func TestThreadsBoundTokenizer(t *testing.T) {
 	name := "tiny-mbert"
 	g := fixture.ReadGolden(t, name)
 	cands, refs := benchCorpus(t, name, 300)
-	for _, tc := range []struct{ threads, want int }{{1, 1}, {3, 3}, {0, runtime.NumCPU()}} {
+	for _, tc := range []struct{ threads, want int }{{1, 1}, {3, 3}, {0, cpus.Usable()}} {
 		for _, idf := range []bool{false, true} {
 			rt := &recordingTokenizer{Tokenizer: tokenizerOf(t, fixture.Dir(t, name)), texts: map[string]int{}}
-			s := newFixtureScorer(t, name, g, idf, false, func(o *scorer.Options) { o.Tokenizer, o.Threads = rt, tc.threads })
+			s := newFixtureScorer(t, name, g, idf, false, func(o *scorer.Options, tok *scorer.Tokenizer) { *tok, o.Threads = rt, tc.threads })
 			if _, err := s.Score(context.Background(), cands, refs); err != nil {
 				t.Fatal(err)
 			}
@@ -814,7 +608,7 @@ func TestTruncatedCounted(t *testing.T) {
 	refs := [][]string{{"谢谢"}, {long[1], han(510, 7)}, {"谢谢"}, {han(511, 8), long[0]}}
 	for _, idf := range []bool{false, true} {
 		for _, chunk := range []int{0, 600} {
-			s := newFixtureScorer(t, name, g, idf, false, func(o *scorer.Options) { o.ChunkTokens = chunk })
+			s := newFixtureScorer(t, name, g, idf, false, func(o *scorer.Options, _ *scorer.Tokenizer) { o.ChunkTokens = chunk })
 			res, err := s.Score(context.Background(), cands, refs)
 			if err != nil {
 				t.Fatal(err)

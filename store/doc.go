@@ -17,8 +17,9 @@
 //     dataset's order;
 //   - generations: one per (variation, item, repeat): request (cache) key,
 //     output, latency and TTFT (ms), tokens, Ollama's counters (JSON), cost,
-//     attempts, cached, error, truncated input, done reason, output flags
-//     (package runners/outputcheck) and the target script's share;
+//     attempts, cached, error, truncated input, done reason, and the output
+//     flags and target script's share that PutGeneration computes with
+//     package runners/outputcheck (so no output is stored unchecked);
 //   - scorings: a scoring configuration (a scorer Config as JSON) and its
 //     hash;
 //   - scores: per generation and scoring, P, R and F raw and rescaled; a
@@ -55,7 +56,7 @@
 //	run, err := s.CreateRun(ctx, store.RunConfig{Config: text, ConfigHash: hash, ToolVersion: version, Variations: vs})
 //	err = run.PutItems(ctx, items)
 //	done, err := run.Done(ctx) // after ResumeRun: skip what is Finished
-//	_, err = run.PutGeneration(ctx, store.Generation{Key: k, Result: res, Check: outputcheck.Check(res, "zh")})
+//	_, err = run.PutGeneration(ctx, store.Generation{Key: k, RequestKey: key, Result: res})
 //	err = run.AddScoring(ctx, scoringHash, scoringJSON)
 //	for pair, err := range run.ToScore(ctx, scoringHash) { ... }
 //	_, err = run.PutScores(ctx, scoringHash, scores)

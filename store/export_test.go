@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/bertbench/bertbench/runners"
-	"github.com/bertbench/bertbench/runners/outputcheck"
 )
 
 // exportRun is a run with three generations (one failed) and two scoring
@@ -26,7 +25,7 @@ func exportRun(t *testing.T) *Store {
 	mustPut(t, r, testGeneration(Key{"a", "item-0", 0}))
 	mustPut(t, r, testGeneration(Key{"b", "item-1", 1}))
 	failed := runners.Result{Error: "HTTP 500", Attempts: 3}
-	mustPut(t, r, Generation{Key: Key{"a", "item-1", 0}, Result: failed, Check: outputcheck.Check(failed, "zh")})
+	mustPut(t, r, Generation{Key: Key{"a", "item-1", 0}, Result: failed})
 	for _, h := range []string{"0123456789abcdef", "fedcba9876543210"} {
 		if err := r.AddScoring(ctx, h, `{"h":"`+h+`"}`); err != nil {
 			t.Fatal(err)

@@ -24,6 +24,10 @@ const envChild = "BERTBENCH_STORE_TEST_CHILD"
 // the second asked twice, 3×killItems generations in all.
 const killItems = 200
 
+// callTime is how long the child's "model call" takes: long enough that a
+// kill after a delay lands while it writes, on any machine.
+const callTime = 500 * time.Microsecond
+
 func TestMain(m *testing.M) {
 	if path := os.Getenv(envChild); path != "" {
 		if err := childWriter(path); err != nil {
@@ -82,6 +86,7 @@ func childWriter(path string) error {
 			continue
 		}
 		say("call %d", i)
+		time.Sleep(callTime) // the model's turn
 		if _, err := r.PutGeneration(ctx, testGeneration(k)); err != nil {
 			return err
 		}

@@ -141,18 +141,22 @@ func (r *Run) ToScore(ctx context.Context, hash string) iter.Seq2[Pair, error] {
 
 // RunSummary is a run as `runs list` shows it.
 type RunSummary struct {
-	ID          string
-	ConfigHash  string
-	ToolVersion string
-	Machine     Machine
-	StartedAt   time.Time
+	ID          string    `json:"id"`
+	ConfigHash  string    `json:"config_hash"`
+	ToolVersion string    `json:"tool_version"`
+	Machine     Machine   `json:"machine"`
+	StartedAt   time.Time `json:"started_at"`
 	// EndedAt is zero while the run is running or after it was killed.
-	EndedAt time.Time
-	Status  Status
+	EndedAt time.Time `json:"ended_at"`
+	Status  Status    `json:"status"`
 	// Variations, Items and Expected (items × the variations' repeats)
 	// describe the plan; Generations, Failed and Scores what is stored.
-	Variations, Items, Expected int
-	Generations, Failed, Scores int
+	Variations  int `json:"variations"`
+	Items       int `json:"items"`
+	Expected    int `json:"expected"`
+	Generations int `json:"generations"`
+	Failed      int `json:"failed"`
+	Scores      int `json:"scores"`
 }
 
 // ListRuns returns the store's runs, oldest first.
@@ -198,21 +202,21 @@ func listRuns(ctx context.Context, q querier, run int64) ([]RunSummary, error) {
 
 // Session is one process's work on a run: its creation or a resume.
 type Session struct {
-	ID          int64
-	ToolVersion string
-	Machine     Machine
-	StartedAt   time.Time
+	ID          int64     `json:"id"`
+	ToolVersion string    `json:"tool_version"`
+	Machine     Machine   `json:"machine"`
+	StartedAt   time.Time `json:"started_at"`
 	// EndedAt is zero for a session that is running or was killed.
-	EndedAt time.Time
+	EndedAt time.Time `json:"ended_at"`
 }
 
 // Scoring is a scoring configuration of a run.
 type Scoring struct {
-	Hash      string
-	Config    string // JSON
-	CreatedAt time.Time
+	Hash      string    `json:"hash"`
+	Config    string    `json:"config"` // JSON text
+	CreatedAt time.Time `json:"created_at"`
 	// Scores is how many generations have a score under it.
-	Scores int
+	Scores int `json:"scores"`
 }
 
 // VariationStats is a variation with counts over its stored generations.
@@ -221,26 +225,31 @@ type VariationStats struct {
 	// Generations counts what is stored; Failed those with an error;
 	// Cached those served from the response cache; Live the successful
 	// calls made by a model in this run (latency figures cover these only).
-	Generations, Failed, Cached, Live int
+	Generations int `json:"generations"`
+	Failed      int `json:"failed"`
+	Cached      int `json:"cached"`
+	Live        int `json:"live"`
 	// Flags counts the outputs carrying each flag.
-	Flags map[outputcheck.Flag]int
+	Flags map[outputcheck.Flag]int `json:"flags"`
 	// PromptTokens and CompletionTokens sum the live calls' tokens.
-	PromptTokens, CompletionTokens int64
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
 	// CostUSD sums the priced live calls, Priced counts them.
-	CostUSD float64
-	Priced  int
+	CostUSD float64 `json:"cost_usd"`
+	Priced  int     `json:"priced"`
 	// PriorErrors counts failed results replaced by a later try.
-	PriorErrors int
+	PriorErrors int `json:"prior_errors"`
 }
 
-// RunDetail is a run as `runs show` shows it.
+// RunDetail is a run as `runs show` shows it. Its Variations (the list)
+// hides RunSummary.Variations (their count).
 type RunDetail struct {
 	RunSummary
 	// Config is the experiment configuration as given.
-	Config     string
-	Sessions   []Session
-	Variations []VariationStats
-	Scorings   []Scoring
+	Config     string           `json:"config"`
+	Sessions   []Session        `json:"sessions"`
+	Variations []VariationStats `json:"variation_stats"`
+	Scorings   []Scoring        `json:"scorings"`
 }
 
 // RunDetail returns the run named id ("": the latest), with counts per

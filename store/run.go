@@ -51,7 +51,8 @@ type Variation struct {
 	Params runners.Params `json:"params"`
 	// Repeats is how many times each item is asked (default 1).
 	Repeats int `json:"repeats"`
-	// TargetLang is the BCP 47 tag outputs are checked against ("zh").
+	// TargetLang is the BCP 47 tag outputs are checked against ("zh"; ""
+	// or an unknown language: the language is not checked).
 	TargetLang string `json:"target_lang,omitempty"`
 }
 
@@ -101,6 +102,7 @@ type Run struct {
 type variationRef struct {
 	id      int64
 	repeats int
+	lang    string // target language outputs are checked against
 }
 
 // ID returns the run's id.
@@ -193,7 +195,7 @@ func (s *Store) CreateRun(ctx context.Context, cfg RunConfig) (_ *Run, err error
 			if err != nil {
 				return err
 			}
-			r.vars[v.Name] = variationRef{id: id, repeats: v.Repeats}
+			r.vars[v.Name] = variationRef{id: id, repeats: v.Repeats, lang: v.TargetLang}
 		}
 		r.session, err = startSession(ctx, tx, r.id, cfg, string(machine), now)
 		return err
@@ -306,7 +308,7 @@ func loadVariations(ctx context.Context, q querier, r *Run) ([]Variation, error)
 			return nil, fmt.Errorf("variation %q: params: %w", v.Name, err)
 		}
 		if r.vars != nil {
-			r.vars[v.Name] = variationRef{id: id, repeats: v.Repeats}
+			r.vars[v.Name] = variationRef{id: id, repeats: v.Repeats, lang: v.TargetLang}
 		}
 		vs = append(vs, v)
 	}

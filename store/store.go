@@ -97,17 +97,18 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 }
 
 // OpenExisting opens the store at path like Open but never creates one: a
-// missing file is an error matching ErrNoStore.
+// missing file is an error matching ErrNoStore. A folder stands for the
+// store in it (PathIn).
 func OpenExisting(ctx context.Context, path string) (*Store, error) {
-	fi, err := os.Stat(path)
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = PathIn(path)
+	}
+	_, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("results store %s: %w", path, ErrNoStore)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("results store %s: %w", path, err)
-	}
-	if fi.IsDir() {
-		return Open(ctx, PathIn(path))
 	}
 	return Open(ctx, path)
 }

@@ -117,8 +117,10 @@ func TestOpen_Schema(t *testing.T) {
 	})
 	t.Run("OpenExisting", func(t *testing.T) {
 		dir := t.TempDir()
-		if _, err := OpenExisting(ctx, PathIn(dir)); !errors.Is(err, ErrNoStore) {
-			t.Fatalf("missing store: %v, want ErrNoStore", err)
+		for _, p := range []string{PathIn(dir), dir} {
+			if _, err := OpenExisting(ctx, p); !errors.Is(err, ErrNoStore) {
+				t.Fatalf("missing store %s: %v, want ErrNoStore", p, err)
+			}
 		}
 		if _, err := os.Stat(PathIn(dir)); !errors.Is(err, os.ErrNotExist) {
 			t.Fatal("OpenExisting created a store")
@@ -242,7 +244,7 @@ func TestRun_PutGeneration(t *testing.T) {
 			t.Fatalf("%d rows", len(rows))
 		}
 		want := Row{Run: "r1", Key: k, Source: "sentence 1", References: []string{"句子 1"}, Session: r.session,
-			RequestKey: g.RequestKey, Result: g.Result, Check: g.Check, FinishedAt: g.FinishedAt}
+			RequestKey: g.RequestKey, Result: g.Result, Check: outputcheck.Check(g.Result, "zh"), FinishedAt: g.FinishedAt}
 		want.Result.Runner = "openai:gpt-3.5-turbo" // the variation's
 		got := rows[0]
 		if math.IsNaN(got.Check.Share) != math.IsNaN(want.Check.Share) {
@@ -272,7 +274,6 @@ func TestRun_PutGeneration(t *testing.T) {
 	t.Run("FailedThenSucceeded", func(t *testing.T) {
 		k := Key{Variation: "a", Item: "item-2"}
 		failed := Generation{Key: k, Result: runners.Result{Error: "context window full", Attempts: 1}}
-		failed.Check = outputcheck.Check(failed.Result, "zh")
 		for range 2 {
 			if !mustPut(t, r, failed) {
 				t.Fatal("a failure not stored")
@@ -458,7 +459,7 @@ func TestStore_RunDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	put := func(k Key, res runners.Result) {
-		mustPut(t, r, Generation{Key: k, Result: res, Check: outputcheck.Check(res, "zh")})
+		mustPut(t, r, Generation{Key: k, Result: res})
 	}
 	put(Key{"a", "item-0", 0}, runners.Result{Output: "你好", Attempts: 1, PromptTokens: 10, CompletionTokens: 5, CostUSD: ptr(0.5)})
 	put(Key{"a", "item-1", 0}, runners.Result{Output: "Hello", Attempts: 1, PromptTokens: 7, CompletionTokens: 3})
@@ -486,5 +487,97 @@ func TestStore_RunDetail(t *testing.T) {
 	}
 	if _, err := s.RunDetail(ctx, "nope"); !errors.Is(err, ErrRunNotFound) {
 		t.Errorf("unknown run: %v", err)
+	}
+}
+
+// TestRun_Resume: a resumed run skips what is finished, stores the rest in
+// its own session, and putting everything again adds no row.
+func TestRun_Resume(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	r := mustCreate(t, s, testConfig())
+	items := testItems(5)
+	if err := r.PutItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	var keys []Key
+	for _, it := range items {
+		keys = append(keys, Key{"a", it.ID, 0}, Key{"b", it.ID, 0}, Key{"b", it.ID, 1})
+	}
+	for _, k := range keys[:7] {
+		mustPut(t, r, testGeneration(k))
+	}
+	mustPut(t, r, Generation{Key: keys[7], Result: runners.Result{Error: "HTTP 503"}})
+
+	r2, err := s.ResumeRun(ctx, r.ID(), testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.PutItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	done, err := r2.Done(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Finished() != 7 || done.Failed() != 1 {
+		t.Fatalf("done: %d finished, %d failed", done.Finished(), done.Failed())
+	}
+	calls := 0
+	for _, k := range keys {
+		if done.State(k) == Finished {
+			continue
+		}
+		calls++
+		if !mustPut(t, r2, testGeneration(k)) {
+			t.Errorf("%s not stored on resume", k)
+		}
+	}
+	if calls != len(keys)-7 {
+		t.Errorf("%d calls on resume, want %d", calls, len(keys)-7)
+	}
+	for _, k := range keys {
+		if mustPut(t, r2, testGeneration(k)) {
+			t.Errorf("%s stored a second time", k)
+		}
+	}
+	rows := collect(t, s.Rows(ctx, r.ID()))
+	if len(rows) != len(keys) {
+		t.Fatalf("%d rows, want %d", len(rows), len(keys))
+	}
+	for _, row := range rows {
+		want := r.session
+		if slices.Index(keys, row.Key) >= 7 { // rows come by variation: map back to the put order
+			want = r2.session
+		}
+		if row.Session != want {
+			t.Errorf("%s stored by session %d, want %d", row.Key, row.Session, want)
+		}
+	}
+}
+
+// TestRun_FlagsByTarget: the store checks every output against its
+// variation's target language.
+func TestRun_FlagsByTarget(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	cfg := testConfig()
+	cfg.Variations[0].TargetLang = "en"
+	cfg.Variations[1].TargetLang = ""
+	r := mustCreate(t, s, cfg)
+	if err := r.PutItems(ctx, testItems(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []Key{{"a", "item-0", 0}, {"b", "item-0", 0}} { // English target, none
+		g := testGeneration(k)
+		g.Result.Output = "你好世界"
+		mustPut(t, r, g)
+	}
+	rows := collect(t, s.Rows(ctx, "r1"))
+	if !rows[0].Check.Has(outputcheck.WrongLanguage) || rows[0].Check.Script != "Latin" {
+		t.Errorf("English target: %#v", rows[0].Check)
+	}
+	if rows[1].Check.Flags != nil || rows[1].Check.Script != "" || !math.IsNaN(rows[1].Check.Share) {
+		t.Errorf("no target: %#v", rows[1].Check)
 	}
 }

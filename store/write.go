@@ -44,10 +44,10 @@ type Generation struct {
 	Key
 	// RequestKey is the response cache key of the request, "" if none.
 	RequestKey string
-	// Result is the call's record, failures included.
+	// Result is the call's record, failures included. PutGeneration
+	// checks its output (outputcheck.Check against the variation's
+	// TargetLang) and stores the flags with it.
 	Result runners.Result
-	// Check is what outputcheck found about the output.
-	Check outputcheck.Report
 	// FinishedAt is when the call finished (default: when it is stored).
 	FinishedAt time.Time
 }
@@ -100,8 +100,8 @@ func (r *Run) putItems(ctx context.Context, tx *sql.Tx, items []Item) error {
 	return nil
 }
 
-// PutGeneration stores one finished call and returns whether it was
-// stored. It is durable when PutGeneration returns: committed on its own,
+// PutGeneration stores one finished call, with the flags outputcheck
+// raises for its output, and returns whether it was stored. It is durable when PutGeneration returns: committed on its own,
 // it survives the process being killed right after (see Open).
 //
 // A generation stored before under the same key is kept and false
@@ -120,6 +120,7 @@ func (r *Run) PutGeneration(ctx context.Context, g Generation) (bool, error) {
 		return false, err
 	}
 	res := g.Result
+	check := outputcheck.Check(res, v.lang)
 	var ollama sql.NullString
 	if res.Ollama != nil {
 		b, err := json.Marshal(res.Ollama)
@@ -157,7 +158,7 @@ func (r *Run) PutGeneration(ctx context.Context, g Generation) (bool, error) {
 			r.id, v.id, g.Item, g.Repeat, r.session, g.RequestKey, res.Model, res.ModelDigest,
 			res.Output, millis(res.Latency), millis(res.TTFT), res.PromptTokens, res.CompletionTokens, ollama, cost,
 			res.Attempts, res.Cached, res.Error, res.TruncatedInput, res.DoneReason,
-			g.Check.String(), g.Check.Script, nullFloat(g.Check.Share), formatTime(finished),
+			check.String(), check.Script, nullFloat(check.Share), formatTime(finished),
 		).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // a finished generation is stored already

@@ -39,7 +39,13 @@ func TestUsageContract(t *testing.T) {
 		"adapters list":   {badValue: []string{"--json=yes"}, wantBad: "for --json: want true or false"},
 		"generate":        {badValue: []string{"--count", "x", "--teacher", "ollama:x", "-o", refs}, wantBad: `invalid value "x" for --count: want a whole number`, missing: []string{"--teacher", "ollama:x", "-o", refs}, wantMissing: "generate: missing --count"},
 		"cache dir":       {},
+		"finetune export": {badValue: []string{"--seed", "x", "-i", refs, "-o", filepath.Join(dir, "t.jsonl")}, wantBad: `invalid value "x" for --seed: want a whole number`, missing: []string{"-o", filepath.Join(dir, "t.jsonl")}, wantMissing: "--input is required"},
+		"finetune openai": {badValue: []string{"--poll", "5", "--file", refs}, wantBad: `invalid value "5" for --poll: want a duration with a unit`, missing: []string{"--model", "gpt-3.5-turbo"}, wantMissing: "missing --file"},
 		"cache clear":     {},
+		"runs list":       {badValue: []string{"--json=yes"}, wantBad: "for --json: want true or false"},
+		"runs show":       {badValue: []string{"--config=yes"}, wantBad: "for --config: want true or false"},
+		"runs export":     {badValue: []string{"--format", "xml"}, wantBad: `invalid value "xml" for --format: want jsonl or csv`},
+		"compare":         {badValue: []string{"--resamples", "many", "r1"}, wantBad: `invalid value "many" for --resamples: want a whole number`, missing: []string{}, wantMissing: "compare: want at least one side"},
 	}
 	app := newApp(strings.NewReader(""), &strings.Builder{}, &strings.Builder{})
 	leaves, groups := commandTree(app.Commands, nil)

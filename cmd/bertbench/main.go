@@ -63,6 +63,11 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Usage:   "`PATH` to libonnxruntime.so.1 (default: $BERTBENCH_ORT_LIB, then the copy \"make setup\" installs in .deps/ort)",
 				EnvVars: []string{"BERTBENCH_ORT_LIB"},
 			},
+			&cli.StringFlag{
+				Name:    "cuda-ep",
+				Usage:   "`PATH` to the CUDA execution provider, libonnxruntime_providers_cuda.so, for --device cuda (default: $BERTBENCH_CUDA_EP, then the copy \"make cuda-ep\" installs in .deps/cuda-ep)",
+				EnvVars: []string{"BERTBENCH_CUDA_EP"},
+			},
 		},
 		Commands: []*cli.Command{
 			scoreCommand(),
@@ -70,6 +75,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			translateCommand(),
 			adaptersCommand(),
 			cacheCommand(),
+			runsCommand(),
+			finetuneCommand(),
+			compareCommand(),
 			generateCommand(),
 		},
 		// Without a command, show the help; an unknown command is a usage

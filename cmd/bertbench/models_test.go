@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models"
 )
 
@@ -180,7 +180,7 @@ func TestModelsBrokenCacheEntryCLI(t *testing.T) {
 // file's row for the layer, so `score --rescale` needs no --baseline later
 // and gives what --baseline FILE --layer N gives on the bare folder.
 func TestModelsImportBaselineCLI(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	baseline := filepath.Join(modelsFixture("tiny-mbert"), "baseline.tsv")
 	out := filepath.Join(dir, "enc")

@@ -13,14 +13,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/internal/orttest"
 )
 
 // TestScoreOutputTargets: score -o writes through a symlink (the link
 // stays), into a FIFO in place, "-" to standard output, and a missing
 // folder is named in the error.
 func TestScoreOutputTargets(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	model := fixturePath(t, "tiny-mbert")
 	cands := writeLines(t, dir, "cands.txt", []string{"今天天气不错。", "谢谢"})

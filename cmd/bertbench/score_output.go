@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 
 	"github.com/bertbench/bertbench/scorer"
@@ -47,53 +46,27 @@ func writeText(w *bufio.Writer, res *scorer.Result) error {
 	return err
 }
 
-// num formats v as a JSON number (shortest form that reads back exactly);
-// an undefined score (NaN, see scorer.Match) is null.
-func num(v float64) (string, error) {
-	if math.IsNaN(v) {
-		return "null", nil
-	}
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-func prfJSON(p scorer.PRF) (string, error) {
-	var s [3]string
-	for i, v := range [3]float64{p.P, p.R, p.F} {
-		var err error
-		if s[i], err = num(v); err != nil {
-			return "", err
-		}
-	}
-	return `{"P": ` + s[0] + `, "R": ` + s[1] + `, "F": ` + s[2] + `}`, nil
+// scoresJSON is the --format json document.
+type scoresJSON struct {
+	Hash  string       `json:"hash"`
+	Pairs []scorer.PRF `json:"pairs"`
+	Mean  scorer.PRF   `json:"mean"`
 }
 
 // writeJSON prints exactly
-// {"hash": "...", "pairs": [{"P": p, "R": r, "F": f}, ...], "mean": {"P": p, "R": r, "F": f}}.
+// {"hash": "...", "pairs": [{"P": p, "R": r, "F": f}, ...], "mean": {"P": p, "R": r, "F": f}}
+// on one line; an undefined score is null (scorer.PRF's MarshalJSON).
 func writeJSON(w *bufio.Writer, res *scorer.Result) error {
-	hash, err := json.Marshal(res.Hash)
+	pairs := res.Pairs
+	if pairs == nil {
+		pairs = []scorer.PRF{}
+	}
+	b, err := json.Marshal(scoresJSON{Hash: res.Hash, Pairs: pairs, Mean: res.Mean})
 	if err != nil {
 		return err
 	}
-	w.WriteString(`{"hash": `)
-	w.Write(hash)
-	w.WriteString(`, "pairs": [`)
-	for i, p := range res.Pairs {
-		if i > 0 {
-			w.WriteString(", ")
-		}
-		s, err := prfJSON(p)
-		if err != nil {
-			return err
-		}
-		w.WriteString(s)
-	}
-	mean, err := prfJSON(res.Mean)
-	if err != nil {
-		return err
-	}
-	_, err = w.WriteString(`], "mean": ` + mean + "}\n")
-	return err
+	w.Write(spaced(b))
+	return w.WriteByte('\n')
 }
 
 // writeJSONL prints one JSON object per pair:
@@ -104,14 +77,37 @@ func writeJSONL(w *bufio.Writer, res *scorer.Result) error {
 		return err
 	}
 	for i, p := range res.Pairs {
-		s, err := prfJSON(p)
+		prf, err := json.Marshal(p)
 		if err != nil {
 			return err
 		}
-		// s is {"P": .., "R": .., "F": ..}; put the line first and the hash last.
-		fmt.Fprintf(w, `{"line": %d, %s, "hash": %s}`+"\n", i+1, s[1:len(s)-1], hash)
+		// prf is {"P":..,"R":..,"F":..}; put the line first and the hash last.
+		row := fmt.Appendf(nil, `{"line":%d,%s,"hash":%s}`, i+1, prf[1:len(prf)-1], hash)
+		w.Write(spaced(row))
+		w.WriteByte('\n')
 	}
 	return nil
+}
+
+// spaced returns compact JSON with a space after every colon and comma
+// outside strings, the layout bertbench has always printed.
+func spaced(compact []byte) []byte {
+	out := make([]byte, 0, len(compact)+len(compact)/4)
+	inString, escaped := false, false
+	for _, c := range compact {
+		out = append(out, c)
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ':' || c == ','):
+			out = append(out, ' ')
+		}
+	}
+	return out
 }
 
 // writeCSV prints a header "line,P,R,F,hash" and one row per pair.

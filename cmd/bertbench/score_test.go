@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/bertbench/bertbench/internal/fixture"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/internal/testkit"
 )
 
@@ -58,9 +59,12 @@ func writeLines(t *testing.T, dir, name string, lines []string) string {
 }
 
 // TestScoreCLIGolden runs every golden case of every fixture through
-// `bertbench score --format json` and compares with the reference.
+// `bertbench score --format json` and compares with the reference, on
+// $BERTBENCH_TEST_DEVICE (--device; the CPU by default), whose hash must
+// name that device.
 func TestScoreCLIGolden(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
+	dev := orttest.Device(t)
 	for _, name := range fixture.Names() {
 		t.Run(name, func(t *testing.T) {
 			g := fixture.ReadGolden(t, name)
@@ -80,6 +84,7 @@ func TestScoreCLIGolden(t *testing.T) {
 				if c.Rescale {
 					args = append(args, "--rescale", "--baseline", fixturePath(t, name, "baseline.tsv"))
 				}
+				args = append(args, "--device", dev.String())
 				code, stdout, stderr := runCLI(t, "", args...)
 				if code != exitOK {
 					t.Fatalf("case %d %s: exit %d: %s", ci, c.Label, code, stderr)
@@ -88,8 +93,8 @@ func TestScoreCLIGolden(t *testing.T) {
 				if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 					t.Fatalf("case %s: output is not the JSON format: %v\n%s", c.Label, err, stdout)
 				}
-				if !strings.HasPrefix(got.Hash, name+"_L") {
-					t.Errorf("hash %q does not start with %s_L", got.Hash, name)
+				if !strings.HasPrefix(got.Hash, name+"_L") || !strings.Contains(got.Hash, ",provider="+dev.Kind.String()+",fp32") {
+					t.Errorf("hash %q does not start with %s_L or does not name %s, fp32", got.Hash, name, dev.Kind)
 				}
 				// null is NaN.
 				rows := make([][3]float64, len(got.Pairs))
@@ -109,7 +114,7 @@ func TestScoreCLIGolden(t *testing.T) {
 
 // TestScoreCLIErrors checks exit codes and messages for bad input.
 func TestScoreCLIErrors(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	model := fixturePath(t, "tiny-mbert")
 	cands := writeLines(t, dir, "cands.txt", []string{"今天天气不错。", "", "谢谢"})
@@ -202,7 +207,7 @@ func copyFile(t *testing.T, from, to string) {
 // TestScoreCLIFormats checks each output format's shape, stdin, -o and
 // that empty lines are scored (0) rather than skipped.
 func TestScoreCLIFormats(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	model := fixturePath(t, "tiny-mbert")
 	candLines := []string{"今天天气不错。", "", "谢谢", "   "}
@@ -324,7 +329,7 @@ func mustRun(t *testing.T, args ...string) string {
 // undefined P and R, written as null with a warning, as the reference
 // gives NaN.
 func TestScoreCLIUndefined(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	cands := writeLines(t, dir, "c.txt", []string{"苹果"})
 	refs := writeLines(t, dir, "r.txt", []string{"苹果"})
@@ -340,7 +345,7 @@ func TestScoreCLIUndefined(t *testing.T) {
 // TestScoreCLITruncated: sentences longer than 512 tokens are scored on
 // their first 512, with one warning on stderr that says how many.
 func TestScoreCLITruncated(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	dir := t.TempDir()
 	long := strings.Repeat("天气", 300) // 602 ids with [CLS] and [SEP]
 	cands := writeLines(t, dir, "c.txt", []string{long, "谢谢", long + "很好"})

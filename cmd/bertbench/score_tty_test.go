@@ -17,6 +17,12 @@ import (
 // process's stderr is in an interactive shell) and its controller side.
 func openPTY(t *testing.T) (tty, ptmx *os.File) {
 	t.Helper()
+	return openPTYTo(t, io.Discard)
+}
+
+// openPTYTo is openPTY copying what the terminal shows to sink.
+func openPTYTo(t *testing.T, sink io.Writer) (tty, ptmx *os.File) {
+	t.Helper()
 	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
 	if err != nil {
 		t.Fatalf("a pseudo-terminal is needed for this test: %v", err)
@@ -34,7 +40,7 @@ func openPTY(t *testing.T) (tty, ptmx *os.File) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tty.Close() })
-	go io.Copy(io.Discard, ptmx) // drain what the bar draws
+	go io.Copy(sink, ptmx) // drain what the bar draws
 	return tty, ptmx
 }
 

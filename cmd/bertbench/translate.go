@@ -37,6 +37,8 @@ func translateCommand() *cli.Command {
   openai:MODEL                          e.g. openai:gpt-3.5-turbo (key from $OPENAI_API_KEY)
   openai-compatible:MODEL@URL           e.g. openai-compatible:llama2@http://localhost:8000/v1
                                         (key, if any, from $OPENAI_COMPATIBLE_API_KEY)
+  replay:FILE                           answers each line with the output recorded for its id
+                                        (or line) in FILE, e.g. an earlier -o file; no model call
 
 Input: one source sentence per line (UTF-8; an empty line is an empty source,
 written back with an empty output and no model call), JSONL (*.jsonl,
@@ -47,7 +49,7 @@ Output: one JSON object per input line, written as each call completes:
 {"line", "id", "source", "runner", "model", "model_digest", "output",
 "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "ollama"
 (Ollama's own counters), "done_reason", "truncated_input", "cost_usd",
-"attempts", "cached", "error"}. A failed call is written with its error and never cached; the
+"attempts", "cached", "replayed", "error"}. A failed call is written with its error and never cached; the
 command then exits 1. Ctrl-C stops at once, keeping every finished line;
 rerunning the same command resumes, since finished calls are served from the
 response cache.
@@ -147,7 +149,7 @@ func runTranslate(c *cli.Context) error {
 			return usagef("translate: line %d: %v", s.Line, err)
 		}
 		req := base
-		req.Prompt = text
+		req.Prompt, req.ItemID = text, s.Key
 		// An empty source is written back with an empty output, never
 		// sent, so that the output lines stay aligned with the input.
 		jobs = append(jobs, batch.Job[source]{Key: s, Request: req, Empty: s.Text == ""})

@@ -1,26 +1,15 @@
-// Package testkit holds the helpers the module's tests share: requiring
-// ONNX Runtime, and comparing BERTScore triples with the reference's.
+// Package testkit holds the helpers the module's tests share that need no
+// ONNX Runtime: comparing BERTScore triples with the reference's. (Package
+// internal/orttest requires ONNX Runtime; package fixture loads the
+// reference fixtures.)
 //
-// Helpers take a testing.TB and fail the test; none skips. Package fixture
-// loads the reference fixtures themselves.
+// Helpers take a testing.TB and fail the test; none skips.
 package testkit
 
 import (
 	"math"
 	"testing"
-
-	"github.com/bertbench/bertbench/ortlib"
 )
-
-// RequireORT loads ONNX Runtime (see ortlib.Load: $BERTBENCH_ORT_LIB, then
-// the copy `make setup` installs) and fails the test when it cannot: tests
-// that need the runtime never skip.
-func RequireORT(t testing.TB) {
-	t.Helper()
-	if _, err := ortlib.Load(""); err != nil {
-		t.Fatalf("ONNX Runtime is needed: run `make ort` or set %s (%v)", ortlib.EnvVar, err)
-	}
-}
 
 // ComparePRF compares scores got with want, row by row, P, R and F: a
 // component NaN on one side must be NaN on the other (the reference leaves

@@ -6,11 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
-
-	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models"
-	"github.com/bertbench/bertbench/models/onnxgraph"
+	"github.com/bertbench/bertbench/onnxrt"
+	"github.com/bertbench/bertbench/scorer"
 )
 
 // BenchmarkEncoderLayer times one batch (8 sentences x 128 tokens) through
@@ -18,57 +17,37 @@ import (
 // weights) with ONNX Runtime's optimizations off and on, in float32 and
 // float16, on the CPU: what the fused graph buys, per 3 layers.
 func BenchmarkEncoderLayer(b *testing.B) {
-	testkit.RequireORT(b)
+	orttest.Require(b)
 	for _, fp16 := range []bool{false, true} {
 		dir := b.TempDir()
 		if _, err := models.Synth(context.Background(), dir, models.SynthOptions{Hidden: 768, Layers: 3, Heads: 12, Intermediate: 3072, Vocab: 2000, Keep: 3, Seed: 1, FP16: fp16}); err != nil {
 			b.Fatal(err)
 		}
-		for _, level := range []ort.GraphOptimizationLevel{ort.GraphOptimizationLevelDisableAll, ort.GraphOptimizationLevelEnableAll} {
-			b.Run(fmt.Sprintf("fp16=%v/opt=%d", fp16, level), func(b *testing.B) {
-				benchEncode(b, filepath.Join(dir, "model.onnx"), level, 8, 128)
+		for _, optimized := range []bool{false, true} {
+			b.Run(fmt.Sprintf("fp16=%v/optimized=%v", fp16, optimized), func(b *testing.B) {
+				benchEncode(b, filepath.Join(dir, "model.onnx"), optimized, 8, 128)
 			})
 		}
 	}
 }
 
-func benchEncode(b *testing.B, path string, level ort.GraphOptimizationLevel, batch, seq int) {
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer opts.Destroy()
-	if err := opts.SetGraphOptimizationLevel(level); err != nil {
-		b.Fatal(err)
-	}
-	names := []string{onnxgraph.InputIDs, onnxgraph.AttentionMask, onnxgraph.TokenTypeIDs}
-	sess, err := ort.NewDynamicAdvancedSession(path, names, []string{onnxgraph.LastHiddenState}, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sess.Destroy()
-	n := batch * seq
-	ids, mask, types := make([]int64, n), make([]int64, n), make([]int64, n)
-	for i := range ids {
-		ids[i] = int64(5 + i%1900)
-		mask[i] = 1
-	}
-	var inputs []ort.Value
-	for _, d := range [][]int64{ids, mask, types} {
-		t, err := ort.NewTensor(ort.NewShape(int64(batch), int64(seq)), d)
-		if err != nil {
-			b.Fatal(err)
+// benchEncode times one batch of batch × seq tokens through an onnxrt
+// encoder on the CPU.
+func benchEncode(b *testing.B, path string, optimized bool, batch, seq int) {
+	e := orttest.Encoder(b, path, onnxrt.EncoderOptions{DisableOptimizations: !optimized})
+	in := scorer.Batch{IDs: make([][]int32, batch)}
+	for r := range in.IDs {
+		in.IDs[r] = make([]int32, seq)
+		for i := range in.IDs[r] {
+			in.IDs[r][i] = int32(5 + (r*seq+i)%1900)
 		}
-		defer t.Destroy()
-		inputs = append(inputs, t)
 	}
+	n := batch * seq
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		out := []ort.Value{nil}
-		if err := sess.Run(inputs, out); err != nil {
+		if _, err := e.Encode(context.Background(), in); err != nil {
 			b.Fatal(err)
 		}
-		out[0].Destroy()
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
 }

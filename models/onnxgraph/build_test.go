@@ -1,19 +1,20 @@
 package onnxgraph_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
-
 	"github.com/bertbench/bertbench/internal/fixture"
-	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 	"github.com/bertbench/bertbench/models/onnxpb"
 	"github.com/bertbench/bertbench/models/safetensors"
+	"github.com/bertbench/bertbench/onnxrt"
+	"github.com/bertbench/bertbench/scorer"
 )
 
 var fixtures = fixture.Names()
@@ -43,59 +44,35 @@ func buildFixture(t testing.TB, name string, opts onnxgraph.Options, dir string)
 	return path, cfg
 }
 
-// runEncoder runs a one-sentence batch and returns [seq][hidden].
-func runEncoder(t testing.TB, path string, bert bool, ids []int64, level ort.GraphOptimizationLevel) [][]float32 {
+// runEncoder runs a one-sentence batch through an onnxrt encoder on the
+// test device (the CPU unless $BERTBENCH_TEST_DEVICE says otherwise), with
+// ONNX Runtime's graph optimizations on or off, and returns [seq][hidden].
+func runEncoder(t testing.TB, path string, ids []int64, optimized bool) [][]float32 {
 	t.Helper()
-	opts, err := ort.NewSessionOptions()
+	e := orttest.Encoder(t, path, onnxrt.EncoderOptions{Threads: 1, DisableOptimizations: !optimized, Device: orttest.Device(t)})
+	h, err := e.Encode(context.Background(), scorer.Batch{IDs: [][]int32{toInt32(ids)}})
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer opts.Destroy()
-	if err := opts.SetGraphOptimizationLevel(level); err != nil {
-		t.Fatal(err)
-	}
-	inNames := []string{onnxgraph.InputIDs, onnxgraph.AttentionMask}
-	if bert {
-		inNames = append(inNames, onnxgraph.TokenTypeIDs)
-	}
-	sess, err := ort.NewDynamicAdvancedSession(path, inNames, []string{onnxgraph.LastHiddenState}, opts)
-	if err != nil {
-		t.Fatalf("loading %s: %v", path, err)
-	}
-	defer sess.Destroy()
-	shape := ort.NewShape(1, int64(len(ids)))
-	mask := make([]int64, len(ids))
-	for i := range mask {
-		mask[i] = 1
-	}
-	var inputs []ort.Value
-	for _, data := range [][]int64{ids, mask, make([]int64, len(ids))}[:len(inNames)] {
-		tt, err := ort.NewTensor(shape, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tt.Destroy()
-		inputs = append(inputs, tt)
-	}
-	outputs := []ort.Value{nil}
-	if err := sess.Run(inputs, outputs); err != nil {
 		t.Fatalf("running %s: %v", path, err)
 	}
-	out := outputs[0].(*ort.Tensor[float32])
-	defer out.Destroy()
-	dims := out.GetShape()
-	data := out.GetData()
-	rows := make([][]float32, dims[1])
+	rows := make([][]float32, h.Seq)
 	for i := range rows {
-		rows[i] = append([]float32(nil), data[int64(i)*dims[2]:int64(i+1)*dims[2]]...)
+		rows[i] = append([]float32(nil), h.Data[i*h.Dim:(i+1)*h.Dim]...)
 	}
 	return rows
+}
+
+func toInt32(ids []int64) []int32 {
+	out := make([]int32, len(ids))
+	for i, id := range ids {
+		out[i] = int32(id)
+	}
+	return out
 }
 
 // TestBuiltEncoderMatchesHiddenStates checks the Go-built encoder, cut at
 // every layer 0..N, against the reference's hidden states of that layer.
 func TestBuiltEncoderMatchesHiddenStates(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
 			cases := fixture.ReadHiddenStates(t, name)
@@ -106,10 +83,10 @@ func TestBuiltEncoderMatchesHiddenStates(t *testing.T) {
 			}
 			for layer := 0; layer <= cfg.NumHiddenLayers; layer++ {
 				path, cfg := buildFixture(t, name, onnxgraph.Options{Layer: layer}, dir)
-				for _, level := range []ort.GraphOptimizationLevel{ort.GraphOptimizationLevelDisableAll, ort.GraphOptimizationLevelEnableAll} {
+				for _, optimized := range []bool{false, true} {
 					var worst float64
 					for _, c := range cases {
-						got := runEncoder(t, path, cfg.Arch() == onnxgraph.ArchBERT, c.IDs, level)
+						got := runEncoder(t, path, c.IDs, optimized)
 						want := c.Layers[layer]
 						if len(got) != len(want) {
 							t.Fatalf("layer %d %q: %d rows, want %d", layer, c.Text, len(got), len(want))
@@ -120,9 +97,9 @@ func TestBuiltEncoderMatchesHiddenStates(t *testing.T) {
 							}
 						}
 					}
-					t.Logf("layer %d (optimization %d): max abs diff %.3g", layer, level, worst)
+					t.Logf("layer %d (optimized %v, %s): max abs diff %.3g", layer, optimized, cfg.Arch(), worst)
 					if worst > 1e-5 {
-						t.Errorf("layer %d (optimization %d): max abs diff %.3g > 1e-5", layer, level, worst)
+						t.Errorf("layer %d (optimized %v): max abs diff %.3g > 1e-5", layer, optimized, worst)
 					}
 				}
 			}
@@ -134,7 +111,7 @@ func TestBuiltEncoderMatchesHiddenStates(t *testing.T) {
 // (what models over 2 GB need) and checks ONNX Runtime gives the same
 // output as with inline weights.
 func TestExternalDataLoads(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	cfg, err := onnxgraph.ReadConfig(filepath.Join(fixtureDir("tiny-mbert"), "config.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -162,8 +139,8 @@ func TestExternalDataLoads(t *testing.T) {
 		t.Errorf("external-data model.onnx is %d bytes: weights not moved out", st.Size())
 	}
 	ids := []int64{2, 102, 210, 3}
-	a := runEncoder(t, paths[0], true, ids, ort.GraphOptimizationLevelEnableAll)
-	b := runEncoder(t, paths[1], true, ids, ort.GraphOptimizationLevelEnableAll)
+	a := runEncoder(t, paths[0], ids, true)
+	b := runEncoder(t, paths[1], ids, true)
 	for i := range a {
 		for j := range a[i] {
 			if a[i][j] != b[i][j] {
@@ -177,71 +154,35 @@ func TestExternalDataLoads(t *testing.T) {
 // batch and checks every real token's vector equals the one-sentence run:
 // the mask and (for RoBERTa) the mask-derived positions keep padding out.
 func TestPaddingInvariance(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
 			cases := fixture.ReadHiddenStates(t, name)
 			path, cfg := buildFixture(t, name, onnxgraph.Options{Layer: 2}, t.TempDir())
-			bert := cfg.Arch() == onnxgraph.ArchBERT
-			maxLen := 0
+			b := scorer.Batch{Pad: int32(cfg.PadID())}
 			for _, c := range cases {
-				maxLen = max(maxLen, len(c.IDs))
+				b.IDs = append(b.IDs, toInt32(c.IDs))
 			}
-			B := len(cases)
-			ids := make([]int64, B*maxLen)
-			mask := make([]int64, B*maxLen)
-			for i := range ids {
-				ids[i] = int64(cfg.PadID())
+			e := orttest.Encoder(t, path, onnxrt.EncoderOptions{Threads: 1, Device: orttest.Device(t)})
+			batch, err := e.Encode(context.Background(), b)
+			if err != nil {
+				t.Fatal(err)
 			}
-			for b, c := range cases {
-				for j, id := range c.IDs {
-					ids[b*maxLen+j] = id
-					mask[b*maxLen+j] = 1
-				}
-			}
-			batch := runBatch(t, path, bert, ids, mask, B, maxLen)
 			W := cfg.HiddenSize
-			for b, c := range cases {
-				single := runEncoder(t, path, bert, c.IDs, ort.GraphOptimizationLevelEnableAll)
+			if batch.Dim != W {
+				t.Fatalf("hidden %d, want %d", batch.Dim, W)
+			}
+			for r, c := range cases {
+				single := runEncoder(t, path, c.IDs, true)
 				for j := range c.IDs {
 					for k := 0; k < W; k++ {
-						got := batch[(b*maxLen+j)*W+k]
+						got := batch.Data[(r*batch.Seq+j)*W+k]
 						if d := math.Abs(float64(got - single[j][k])); d > 1e-5 {
-							t.Fatalf("sentence %d token %d dim %d: batched %v, alone %v", b, j, k, got, single[j][k])
+							t.Fatalf("sentence %d token %d dim %d: batched %v, alone %v", r, j, k, got, single[j][k])
 						}
 					}
 				}
 			}
 		})
 	}
-}
-
-func runBatch(t *testing.T, path string, bert bool, ids, mask []int64, B, S int) []float32 {
-	t.Helper()
-	names := []string{onnxgraph.InputIDs, onnxgraph.AttentionMask}
-	data := [][]int64{ids, mask}
-	if bert {
-		names = append(names, onnxgraph.TokenTypeIDs)
-		data = append(data, make([]int64, len(ids)))
-	}
-	sess, err := ort.NewDynamicAdvancedSession(path, names, []string{onnxgraph.LastHiddenState}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Destroy()
-	var inputs []ort.Value
-	for _, d := range data {
-		tt, err := ort.NewTensor(ort.NewShape(int64(B), int64(S)), d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tt.Destroy()
-		inputs = append(inputs, tt)
-	}
-	out := []ort.Value{nil}
-	if err := sess.Run(inputs, out); err != nil {
-		t.Fatal(err)
-	}
-	defer out[0].Destroy()
-	return append([]float32(nil), out[0].(*ort.Tensor[float32]).GetData()...)
 }

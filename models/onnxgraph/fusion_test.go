@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
-
-	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 	"github.com/bertbench/bertbench/models/onnxpb"
 )
@@ -19,7 +17,7 @@ import (
 // Attention per layer, LayerNorm fused (SkipLayerNormalization after each
 // residual), and GELU fused with its bias.
 func TestORTFusesBuiltEncoder(t *testing.T) {
-	testkit.RequireORT(t)
+	rt := orttest.Require(t)
 	tests := []struct {
 		fixture string
 		layer   int
@@ -33,7 +31,10 @@ func TestORTFusesBuiltEncoder(t *testing.T) {
 			path, _ := buildFixture(t, tc.fixture, onnxgraph.Options{Layer: tc.layer}, dir)
 			before := readCounts(t, path)
 			optimized := filepath.Join(dir, "optimized.onnx")
-			after := optimizeWith(t, path, optimized, ort.GraphOptimizationLevelEnableAll)
+			if err := rt.WriteOptimized(path, optimized); err != nil {
+				t.Fatal(err)
+			}
+			after := readCounts(t, optimized)
 			t.Logf("before: %s", formatCounts(before))
 			t.Logf("after:  %s", formatCounts(after))
 			wantAtLeast := map[string]int{
@@ -62,27 +63,6 @@ func readCounts(t testing.TB, path string) map[string]int {
 		t.Fatal(err)
 	}
 	return m.Graph.OpCounts()
-}
-
-func optimizeWith(t testing.TB, path, out string, level ort.GraphOptimizationLevel) map[string]int {
-	t.Helper()
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer opts.Destroy()
-	if err := opts.SetGraphOptimizationLevel(level); err != nil {
-		t.Fatal(err)
-	}
-	if err := opts.SetOptimizedModelFilePath(out); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := ort.NewDynamicAdvancedSession(path, []string{onnxgraph.InputIDs, onnxgraph.AttentionMask}, []string{onnxgraph.LastHiddenState}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess.Destroy()
-	return readCounts(t, out)
 }
 
 func formatCounts(c map[string]int) string {

@@ -101,7 +101,17 @@ type Model struct {
 	Graph           Graph
 	// Metadata holds metadata_props (key/value strings).
 	Metadata map[string]string
+
+	// external lists the external data files the initializers name, as
+	// read (see ExternalFiles).
+	external []string
 }
+
+// ExternalFiles lists the external data files the model's initializers
+// name (their "location", relative to the model file's folder), each once,
+// in the order first named; nil when every weight is inline. It is set by
+// ReadFile and Read.
+func (m *Model) ExternalFiles() []string { return m.external }
 
 // Opset is an OperatorSetIdProto.
 type Opset struct {

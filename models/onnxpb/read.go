@@ -46,6 +46,7 @@ func ReadFile(path string) (*Model, error) {
 	for _, p := range d.data {
 		p.t.Load = p.loader(path, stamps)
 	}
+	m.external = d.externalFiles()
 	return m, nil
 }
 
@@ -61,7 +62,22 @@ func Read(r *bufio.Reader, size int64) (*Model, error) {
 	for _, p := range d.data {
 		p.t.Load = p.loader("", nil)
 	}
+	m.external = d.externalFiles()
 	return m, nil
+}
+
+// externalFiles lists the external data locations the initializers name,
+// each once, in order.
+func (d *decoder) externalFiles() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range d.data {
+		if loc := p.extern["location"]; p.extern != nil && !seen[loc] {
+			seen[loc] = true
+			out = append(out, loc)
+		}
+	}
+	return out
 }
 
 func (d *decoder) model(size int64) (*Model, error) {

@@ -2,16 +2,17 @@ package onnxpb_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
-
-	"github.com/bertbench/bertbench/internal/testkit"
+	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models/onnxpb"
+	"github.com/bertbench/bertbench/onnxrt"
+	"github.com/bertbench/bertbench/scorer"
 )
 
 // TestRoundTripTorchExports reads each fixture's model.onnx (exported by
@@ -21,7 +22,7 @@ import (
 // tensor byte, writing is a fixpoint, and ONNX Runtime computes the very
 // same hidden states from the rewritten file.
 func TestRoundTripTorchExports(t *testing.T) {
-	testkit.RequireORT(t)
+	orttest.Require(t)
 	for _, fixture := range []string{"tiny-mbert", "tiny-bert-uncased", "tiny-roberta"} {
 		t.Run(fixture, func(t *testing.T) {
 			src := filepath.Join("..", "..", "testdata", "bertscore", fixture, "model.onnx")
@@ -196,48 +197,17 @@ func readBytes(t *testing.T, path string) []byte {
 	return b
 }
 
-// runHidden runs the encoder at path on a fixed batch and returns its
-// first output.
-func runHidden(t *testing.T, path string, m *onnxpb.Model) []float32 {
+// runHidden runs the encoder at path on a fixed batch (two sentences,
+// the second padded with id 1) through an onnxrt encoder on the CPU and
+// returns its output.
+func runHidden(t *testing.T, path string, _ *onnxpb.Model) []float32 {
 	t.Helper()
-	ids := []int64{2, 5, 7, 9, 11, 3, 2, 6, 8, 3, 1, 1}
-	shape := ort.NewShape(2, 6)
-	var names []string
-	var inputs []ort.Value
-	for _, in := range m.Graph.Inputs {
-		vals := make([]int64, len(ids))
-		switch in.Name {
-		case "input_ids":
-			copy(vals, ids)
-		case "attention_mask":
-			for i := range vals {
-				vals[i] = 1
-			}
-			vals[10], vals[11] = 0, 0
-		}
-		tensor, err := ort.NewTensor(shape, vals)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tensor.Destroy()
-		names = append(names, in.Name)
-		inputs = append(inputs, tensor)
-	}
-	sess, err := ort.NewDynamicAdvancedSession(path, names, []string{m.Graph.Outputs[0].Name}, nil)
+	e := orttest.Encoder(t, path, onnxrt.EncoderOptions{Threads: 1})
+	h, err := e.Encode(context.Background(), scorer.Batch{IDs: [][]int32{{2, 5, 7, 9, 11, 3}, {2, 6, 8, 3}}, Pad: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sess.Destroy()
-	outputs := []ort.Value{nil}
-	if err := sess.Run(inputs, outputs); err != nil {
-		t.Fatal(err)
-	}
-	defer outputs[0].Destroy()
-	out, ok := outputs[0].(*ort.Tensor[float32])
-	if !ok {
-		t.Fatalf("output is %T, want float32 tensor", outputs[0])
-	}
-	return append([]float32(nil), out.GetData()...)
+	return append([]float32(nil), h.Data...)
 }
 
 // TestLoadFromAReplacedFile: a model read with ReadFile, whose file is then

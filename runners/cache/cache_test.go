@@ -54,12 +54,14 @@ func TestKeyCoversEverythingThatChangesTheOutput(t *testing.T) {
 			t.Errorf("changing the %s does not change the key", name)
 		}
 	}
-	// Keep-alive does not change the output, and chat is the default mode.
+	// Keep-alive and the item id do not change the output, and chat is the
+	// default mode.
 	same := base
 	same.Params.KeepAlive = ptr(time.Hour)
 	same.Mode = ""
+	same.ItemID = "item-7"
 	if key("ollama:m", "d1", same) != k0 {
-		t.Error("keep-alive or the implicit chat mode changed the key")
+		t.Error("keep-alive, the item id or the implicit chat mode changed the key")
 	}
 	// A presence penalty of 0 is a setting of its own, not the server's
 	// default.

@@ -2,6 +2,10 @@
 // provider's runner (runners/ollama or runners/openai) wrapped with
 // retries and a per-call timeout, a concurrency limit, optionally the
 // response cache, and pricing.
+//
+// A "replay:FILE" spec gives the replay runner (runners/replay) behind the
+// concurrency limit only: it makes no call to retry, what it replays is
+// never stored in the response cache, and it keeps the recorded cost.
 package factory
 
 import (
@@ -16,6 +20,7 @@ import (
 	"github.com/bertbench/bertbench/runners/ollama"
 	"github.com/bertbench/bertbench/runners/openai"
 	"github.com/bertbench/bertbench/runners/pricing"
+	"github.com/bertbench/bertbench/runners/replay"
 	"github.com/bertbench/bertbench/runners/retry"
 )
 
@@ -31,7 +36,8 @@ const (
 // Options tune the runner stack. Zero values select defaults.
 type Options struct {
 	// Concurrency caps simultaneous calls (default 1 for Ollama, whose
-	// latency figures are only meaningful one call at a time, 4 otherwise).
+	// latency figures are only meaningful one call at a time, 4 otherwise,
+	// replay included).
 	Concurrency int
 	// Retry is the retry and timeout policy.
 	Retry retry.Policy
@@ -62,6 +68,15 @@ func New(spec string, opts Options) (runners.Runner, error) {
 	var base runners.Runner
 	conc := opts.Concurrency
 	switch sp.Provider {
+	case runners.ProviderReplay:
+		rp, err := replay.Open(sp.Model)
+		if err != nil {
+			return nil, err
+		}
+		if conc == 0 {
+			conc = 4
+		}
+		return runners.Limit(rp, conc), nil
 	case runners.ProviderOllama:
 		srv, err := ollama.NewServer(sp.BaseURL, opts.HTTPClient)
 		if err != nil {

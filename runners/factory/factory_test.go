@@ -2,6 +2,9 @@ package factory_test
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -152,5 +155,40 @@ func TestStackReportsItsConcurrency(t *testing.T) {
 		if got := runners.MaxConcurrency(r); got != tc.want {
 			t.Errorf("%s (concurrency %d, cache %v): MaxConcurrency = %d, want %d", tc.spec, tc.opts.Concurrency, tc.opts.Cache != nil, got, tc.want)
 		}
+	}
+}
+
+// TestReplayIsNeitherCachedNorPriced: a replay runner answers from its
+// file, never stores what it replays in the response cache, and keeps the
+// recorded cost instead of pricing the result again.
+func TestReplayIsNeitherCachedNorPriced(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "rec.jsonl")
+	rec := `{"id":"a","runner":"openai:gpt-4o","model":"gpt-4o","output":"甲","prompt_tokens":1000000,"completion_tokens":1000000,"cost_usd":null,"attempts":1}` + "\n"
+	if err := os.WriteFile(file, []byte(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cacheDir := t.TempDir()
+	store, err := cache.Open(cacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := factory.New("replay:"+file, factory.Options{Cache: store, Getenv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		res, err := r.Run(context.Background(), runners.Request{Prompt: "x", ItemID: "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Output != "甲" || !res.Replayed || res.Cached || res.CostUSD != nil || res.Runner != "replay:"+file {
+			t.Errorf("got %+v", res)
+		}
+	}
+	if n, err := store.Clear(); err != nil || n != 0 {
+		t.Errorf("the cache holds %d entries (%v), want none", n, err)
+	}
+	if _, err := factory.New("replay:"+filepath.Join(t.TempDir(), "none.jsonl"), factory.Options{}); err == nil || !errors.Is(err, runners.ErrInvalidInput) {
+		t.Errorf("a missing recording: %v, want an input error", err)
 	}
 }
