@@ -7,9 +7,9 @@ import (
 
 // FieldError is a request field whose value cannot be sent. It matches
 // ErrInvalidInput. Field names the field generically, by its JSON key
-// ("mode", "temperature", "top_p", "max_tokens", "num_ctx"); a caller that
-// knows the field by another name, a flag or a path in a config file,
-// names it so with Rename:
+// ("mode", "temperature", "top_p", "presence_penalty", "max_tokens",
+// "num_ctx"); a caller that knows the field by another name, a flag or a
+// path in a config file, names it so with Rename:
 //
 //	--temperature -1: must be >= 0
 //	variations[2].temperature -1: must be >= 0
@@ -55,8 +55,8 @@ func (r Request) Validate() error {
 
 // Validate checks the parameters that are set and returns a *FieldError
 // for the first one out of range: temperature must be a finite number
-// >= 0, top_p in [0, 1], max_tokens and num_ctx positive. Seed, stop and
-// keep-alive take any value.
+// >= 0, top_p in [0, 1], presence_penalty in [-2, 2], max_tokens and
+// num_ctx positive. Seed, stop and keep-alive take any value.
 func (p Params) Validate() error {
 	if v := p.Temperature; v != nil {
 		switch {
@@ -68,6 +68,9 @@ func (p Params) Validate() error {
 	}
 	if v := p.TopP; v != nil && !(*v >= 0 && *v <= 1) {
 		return &FieldError{Field: "top_p", Value: *v, Reason: "must be in [0, 1]"}
+	}
+	if v := p.PresencePenalty; v != nil && !(*v >= -2 && *v <= 2) {
+		return &FieldError{Field: "presence_penalty", Value: *v, Reason: "must be in [-2, 2]"}
 	}
 	if v := p.MaxTokens; v != nil && *v <= 0 {
 		return &FieldError{Field: "max_tokens", Value: *v, Reason: "must be positive"}

@@ -20,7 +20,12 @@ func TestRequest_Validate(t *testing.T) {
 		{"zero request", Request{}, "", ""},
 		{"every field set", Request{Mode: ModeGenerate, Params: Params{
 			Temperature: ptr(0.0), TopP: ptr(1.0), Seed: ptr(-3), MaxTokens: ptr(1), NumCtx: ptr(2048), Stop: []string{"\n"},
+			PresencePenalty: ptr(-2.0),
 		}}, "", ""},
+		{"presence_penalty 2", Request{Params: Params{PresencePenalty: ptr(2.0)}}, "", ""},
+		{"presence_penalty above 2", Request{Params: Params{PresencePenalty: ptr(2.5)}}, "presence_penalty", "presence_penalty 2.5: must be in [-2, 2]"},
+		{"presence_penalty below -2", Request{Params: Params{PresencePenalty: ptr(-3.0)}}, "presence_penalty", "presence_penalty -3: must be in [-2, 2]"},
+		{"NaN presence_penalty", Request{Params: Params{PresencePenalty: ptr(math.NaN())}}, "presence_penalty", "presence_penalty NaN: must be in [-2, 2]"},
 		{"chat", Request{Mode: ModeChat}, "", ""},
 		{"unknown mode", Request{Mode: "complete"}, "mode", `mode "complete": want chat or generate`},
 		{"negative temperature", Request{Params: Params{Temperature: ptr(-1.0)}}, "temperature", "temperature -1: must be >= 0"},

@@ -105,6 +105,10 @@ type Params struct {
 	MaxTokens *int     `json:"max_tokens,omitempty"`
 	NumCtx    *int     `json:"num_ctx,omitempty"`
 	Stop      []string `json:"stop,omitempty"`
+	// PresencePenalty, in [-2, 2], lowers the odds of tokens that already
+	// appeared in the output (positive values favour new words and
+	// topics). OpenAI's presence_penalty and Ollama's option of that name.
+	PresencePenalty *float64 `json:"presence_penalty,omitempty"`
 	// KeepAlive is how long Ollama keeps the model loaded after the call.
 	KeepAlive *time.Duration `json:"-"`
 }

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 part_size=${GPU_PART_SIZE:-38m}
 # Packages whose tests gpu-check.sh runs with BERTBENCH_TEST_DEVICE=cuda.
-test_pkgs=${GPU_TEST_PKGS:-./cmd/bertbench ./scorer ./onnxrt}
+test_pkgs=${GPU_TEST_PKGS:-./cmd/bertbench ./scorer ./onnxrt ./bertscore ./models ./models/onnxgraph}
 
 make -s ort cuda-ep build
 stage=.gpu/stage
@@ -25,6 +25,8 @@ for pkg in $test_pkgs; do
 done
 cp .deps/ort/libonnxruntime.so.1 "$stage/deps/ort/"
 cp .deps/cuda-ep/*.so "$stage/deps/cuda-ep/"
+# ONNX Runtime may look for the provider's shared helper beside the core.
+cp .deps/cuda-ep/libonnxruntime_providers_shared.so "$stage/deps/ort/"
 tar -C "$stage" -czf .gpu/bundle.tar.gz .
 (cd .gpu && sha256sum bundle.tar.gz >parts/bundle.sha256)
 split -b "$part_size" -d -a 2 .gpu/bundle.tar.gz .gpu/parts/part-

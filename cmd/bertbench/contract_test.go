@@ -37,6 +37,7 @@ func TestUsageContract(t *testing.T) {
 		"translate":       {badValue: []string{"--timeout", "5", "--runner", "ollama:x", "-i", refs}, wantBad: `invalid value "5" for --timeout: want a duration with a unit, e.g. 30s`, missing: []string{"--runner", "ollama:x", "--to", "Chinese"}, wantMissing: "--input is required"},
 		"adapters create": {missing: []string{"--name", "x", "--base", "y"}, wantMissing: "missing --adapter"},
 		"adapters list":   {badValue: []string{"--json=yes"}, wantBad: "for --json: want true or false"},
+		"generate":        {badValue: []string{"--count", "x", "--teacher", "ollama:x", "-o", refs}, wantBad: `invalid value "x" for --count: want a whole number`, missing: []string{"--teacher", "ollama:x", "-o", refs}, wantMissing: "generate: missing --count"},
 		"cache dir":       {},
 		"finetune export": {badValue: []string{"--seed", "x", "-i", refs, "-o", filepath.Join(dir, "t.jsonl")}, wantBad: `invalid value "x" for --seed: want a whole number`, missing: []string{"-o", filepath.Join(dir, "t.jsonl")}, wantMissing: "--input is required"},
 		"finetune openai": {badValue: []string{"--poll", "5", "--file", refs}, wantBad: `invalid value "5" for --poll: want a duration with a unit`, missing: []string{"--model", "gpt-3.5-turbo"}, wantMissing: "missing --file"},
@@ -45,6 +46,7 @@ func TestUsageContract(t *testing.T) {
 		"runs list":       {badValue: []string{"--json=yes"}, wantBad: "for --json: want true or false"},
 		"runs show":       {badValue: []string{"--config=yes"}, wantBad: "for --config: want true or false"},
 		"runs export":     {badValue: []string{"--format", "xml"}, wantBad: `invalid value "xml" for --format: want jsonl or csv`},
+		"compare":         {badValue: []string{"--resamples", "many", "r1"}, wantBad: `invalid value "many" for --resamples: want a whole number`, missing: []string{}, wantMissing: "compare: want at least one side"},
 	}
 	app := newApp(strings.NewReader(""), &strings.Builder{}, &strings.Builder{})
 	leaves, groups := commandTree(app.Commands, nil)

@@ -78,6 +78,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			runCommand(),
 			runsCommand(),
 			finetuneCommand(),
+			compareCommand(),
+			generateCommand(),
 		},
 		// Without a command, show the help; an unknown command is a usage
 		// error (exit 2).

@@ -17,7 +17,8 @@
 // Stream is for output that is a record of finished work, written as the
 // work finishes (translate's JSONL): a regular file is truncated and
 // written in place, so every line is in the file as soon as it is written
-// and survives an interrupted or killed run.
+// and survives an interrupted or killed run. Append is the same for a run
+// that resumes: it writes after what the file holds.
 //
 // Permissions: a new file gets perm less the umask, as with os.WriteFile
 // (0644 under the usual umask 022; a user with umask 077 gets 0600, as
@@ -93,6 +94,39 @@ func Stream(path string, perm fs.FileMode) (*File, error) {
 	f, err := os.OpenFile(d.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d, errnoOf(err))
+	}
+	return &File{path: d.path, f: f}, nil
+}
+
+// Append opens path to add to what it holds, for output that a resumed
+// run continues (generate's JSONL): a missing file is created, a regular
+// file is written at its end, in place, every write reaching the file at
+// once, as with Stream. keep >= 0 first cuts a longer regular file to keep
+// bytes, what the caller read and kept (a last line torn by a crash
+// dropped); keep < 0 keeps it all. Symlinks, FIFOs and devices are treated
+// as by Create. Commit and Close both just close it.
+func Append(path string, perm fs.FileMode, keep int64) (*File, error) {
+	d, err := resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	if d.info != nil && !d.info.Mode().IsRegular() {
+		return openInPlace(d)
+	}
+	f, err := os.OpenFile(d.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, perm)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d, errnoOf(err))
+	}
+	if keep >= 0 {
+		if st, err := f.Stat(); err != nil || st.Size() > keep {
+			if err == nil {
+				err = f.Truncate(keep)
+			}
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("%s: %w", d, errnoOf(err))
+			}
+		}
 	}
 	return &File{path: d.path, f: f}, nil
 }

@@ -460,6 +460,90 @@ func TestStreamWritesInPlace(t *testing.T) {
 	noLeftovers(t, dir)
 }
 
+// TestAppend: Append writes after what a regular file holds (the same
+// inode, every write visible at once), first cutting it to the length the
+// caller kept; a missing file is created, a symlink's target appended to,
+// a FIFO written in place, and a folder refused.
+func TestAppend(t *testing.T) {
+	newPerm := 0o644 &^ umask()
+	for _, tc := range []struct {
+		name    string
+		setup   func(t *testing.T, dir string) string
+		keep    int64
+		want    string // what dir/out.jsonl (or the FIFO's reader) ends with
+		perm    fs.FileMode
+		fifo    bool
+		wantErr string
+	}{
+		{name: "missing file", setup: func(t *testing.T, dir string) string { return filepath.Join(dir, "out.jsonl") },
+			keep: 0, want: "new\n", perm: newPerm},
+		{name: "regular file", setup: func(t *testing.T, dir string) string {
+			mustWrite(t, filepath.Join(dir, "out.jsonl"), "line 1\n", 0o600)
+			return filepath.Join(dir, "out.jsonl")
+		}, keep: -1, want: "line 1\nnew\n", perm: 0o600},
+		{name: "torn last line cut", setup: func(t *testing.T, dir string) string {
+			mustWrite(t, filepath.Join(dir, "out.jsonl"), "line 1\nline 2 ha", 0o644)
+			return filepath.Join(dir, "out.jsonl")
+		}, keep: 7, want: "line 1\nnew\n", perm: 0o644},
+		{name: "symlink: target appended", setup: func(t *testing.T, dir string) string {
+			mustWrite(t, filepath.Join(dir, "out.jsonl"), "line 1\n", 0o644)
+			mustLink(t, "out.jsonl", filepath.Join(dir, "link"))
+			return filepath.Join(dir, "link")
+		}, keep: -1, want: "line 1\nnew\n", perm: 0o644},
+		{name: "FIFO", setup: func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "pipe")
+			if err := unix.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, keep: 0, want: "new\n", fifo: true},
+		{name: "folder refused", setup: func(t *testing.T, dir string) string {
+			os.Mkdir(filepath.Join(dir, "results"), 0o755)
+			return filepath.Join(dir, "results")
+		}, keep: 0, wantErr: "results is a folder"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := tc.setup(t, dir)
+			var got <-chan string
+			if tc.fifo {
+				got = readFIFO(path)
+			}
+			before, _ := os.Stat(filepath.Join(dir, "out.jsonl"))
+			f, err := Append(path, 0o644, tc.keep)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.WriteString(f, "new\n"); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.fifo {
+				wantFile(t, filepath.Join(dir, "out.jsonl"), tc.want, tc.perm) // visible before Close
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.fifo {
+				if data := <-got; data != tc.want {
+					t.Errorf("the FIFO's reader got %q, want %q", data, tc.want)
+				}
+				return
+			}
+			wantFile(t, filepath.Join(dir, "out.jsonl"), tc.want, tc.perm)
+			if after, _ := os.Stat(filepath.Join(dir, "out.jsonl")); before != nil && !os.SameFile(before, after) {
+				t.Error("Append replaced the file instead of writing it in place")
+			}
+			noLeftovers(t, dir)
+		})
+	}
+}
+
 // TestWriteErrorNamesTheFile: a failed write names the file written, not
 // the temporary file.
 func TestWriteErrorNamesTheFile(t *testing.T) {

@@ -45,6 +45,7 @@ func TestKeyCoversEverythingThatChangesTheOutput(t *testing.T) {
 		"stop":        func(v *in) { v.req.Params.Stop = []string{"\n"} },
 		"top p":       func(v *in) { v.req.Params.TopP = ptr(0.9) },
 		"num ctx":     func(v *in) { v.req.Params.NumCtx = ptr(512) },
+		"presence":    func(v *in) { v.req.Params.PresencePenalty = ptr(1.5) },
 	}
 	for name, change := range variants {
 		v := in{"ollama:m", "d1", base}
@@ -83,6 +84,13 @@ func TestKeyCoversEverythingThatChangesTheOutput(t *testing.T) {
 			t.Errorf("repeats %d and %d share a key", i, j)
 		}
 		seen[k] = i
+	}
+	// A presence penalty of 0 is a setting of its own, not the server's
+	// default.
+	zero, unset := base, base
+	zero.Params.PresencePenalty = ptr(0.0)
+	if key("ollama:m", "d1", zero) == key("ollama:m", "d1", unset) {
+		t.Error("presence penalty 0 has the key of an unset one")
 	}
 }
 

@@ -95,6 +95,9 @@ func options(p runners.Params) map[string]any {
 	if len(p.Stop) > 0 {
 		o["stop"] = p.Stop
 	}
+	if p.PresencePenalty != nil {
+		o["presence_penalty"] = *p.PresencePenalty
+	}
 	return o
 }
 

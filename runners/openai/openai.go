@@ -158,7 +158,8 @@ func (r *Runner) stream(ctx context.Context, creq goopenai.ChatCompletionRequest
 }
 
 // request builds the API request, and the fields go-openai would drop
-// because they are zero (temperature 0, top_p 0) but that must be sent.
+// because they are zero (temperature 0, top_p 0, presence_penalty 0) but
+// that must be sent.
 func (r *Runner) request(req runners.Request) (goopenai.ChatCompletionRequest, map[string]any) {
 	var msgs []goopenai.ChatCompletionMessage
 	if req.System != "" {
@@ -182,6 +183,10 @@ func (r *Runner) request(req runners.Request) (goopenai.ChatCompletionRequest, m
 	if p.TopP != nil {
 		c.TopP = float32(*p.TopP)
 		patch["top_p"] = *p.TopP
+	}
+	if p.PresencePenalty != nil {
+		c.PresencePenalty = float32(*p.PresencePenalty)
+		patch["presence_penalty"] = *p.PresencePenalty
 	}
 	if p.MaxTokens != nil {
 		if reasoningModel(r.model) {

@@ -73,6 +73,7 @@ func TestRequestBody(t *testing.T) {
 	r := openai.New("m", "", openai.Config{BaseURL: srv.URL + "/v1"})
 	_, err := r.Run(context.Background(), runners.Request{Prompt: "p", System: "sys", Params: runners.Params{
 		Temperature: ptr(0.0), TopP: ptr(0.0), Seed: ptr(5), MaxTokens: ptr(3), Stop: []string{"\n"},
+		PresencePenalty: ptr(0.0),
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,8 @@ func TestRequestBody(t *testing.T) {
 	if err := json.Unmarshal([]byte(srv.Bodies()[0]), &body); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"temperature": 0.0, "top_p": 0.0, "seed": 5.0, "max_tokens": 3.0, "stream": true, "model": "m"}
+	// Zero values that go-openai would drop (omitempty) are sent too.
+	want := map[string]any{"temperature": 0.0, "top_p": 0.0, "presence_penalty": 0.0, "seed": 5.0, "max_tokens": 3.0, "stream": true, "model": "m"}
 	for k, v := range want {
 		if body[k] != v {
 			t.Errorf("body[%s] = %v, want %v (body %s)", k, body[k], v, srv.Bodies()[0])
