@@ -63,6 +63,7 @@ type Phase string
 
 // The phases, in order.
 const (
+	PhaseTeacher  Phase = "references"
 	PhaseGenerate Phase = "generate"
 	PhaseImport   Phase = "import"
 	PhaseScore    Phase = "score"
@@ -97,10 +98,6 @@ type Report struct {
 	Variations []store.VariationSummary
 }
 
-// ErrNotYet is matched by the error for a part of a config that this
-// version of bertbench cannot execute yet.
-var ErrNotYet = errors.New("not supported yet")
-
 // Execute runs the experiment cfg (a config Load or Validate accepted):
 // it stores the dataset's items, asks every variation of the plan for
 // every item, repeat times, through the runners, storing each output as
@@ -123,11 +120,6 @@ var ErrNotYet = errors.New("not supported yet")
 // is reported as the error.
 func Execute(ctx context.Context, cfg *Config, opts Options) (rep *Report, err error) {
 	rep = &Report{}
-	if cfg.Generate != nil {
-		e := cfg.errorf("generate", "bertbench run cannot make the dataset with a teacher yet: run the teacher with bertbench translate -o FILE.jsonl, then give its output as the dataset (dataset: {file: FILE.jsonl, source_field: source, reference_fields: [output]})")
-		e.Err = ErrNotYet
-		return rep, Errors{e}
-	}
 	plan, err := cfg.Plan()
 	if err != nil {
 		return rep, err
@@ -158,6 +150,13 @@ func Execute(ctx context.Context, cfg *Config, opts Options) (rep *Report, err e
 	}
 	defer func() { err = x.finish(ctx, err) }()
 
+	if cfg.Generate != nil {
+		if err := x.teacher(ctx); err != nil {
+			return rep, err
+		}
+	} else {
+		x.dataset = cfg.Dataset
+	}
 	if err := x.putItems(ctx); err != nil {
 		return rep, err
 	}
@@ -180,6 +179,9 @@ type executor struct {
 	rep    *Report
 	stderr io.Writer
 	run    *store.Run
+	// dataset is the items' dataset: the config's, or the one its
+	// generate block made.
+	dataset *Dataset
 
 	progressMu sync.Mutex
 	repMu      sync.Mutex // rep's counters, counted by every lane
@@ -287,30 +289,45 @@ func (x *executor) targetLang() string {
 	return LanguageTag(x.cfg.To)
 }
 
-// datasetOptions are how the config's dataset is read.
-func (x *executor) datasetOptions() dataset.Options {
-	d := x.cfg.Dataset
+// datasetReader reads one of a config's datasets.
+type datasetReader struct {
+	cfg *Config
+	d   *Dataset
+}
+
+// withDataset is a reader of d, whose paths are read from the config's
+// folder.
+func (c *Config) withDataset(d *Dataset) datasetReader { return datasetReader{c, d} }
+
+// options are how the dataset is read: with references (required), or
+// without (a generate block's sources).
+func (r datasetReader) options(refs bool) dataset.Options {
+	d := r.d
 	f, _ := dataset.ParseFormat(d.Format) // Validate checked it
-	return dataset.Options{Format: f, IDField: d.IDField, SourceField: d.SourceField, ReferenceFields: d.ReferenceFields,
-		RequireReferences: true, Extra: true}
+	o := dataset.Options{Format: f, IDField: d.IDField, SourceField: d.SourceField, ReferenceFields: d.ReferenceFields,
+		RequireReferences: refs, Extra: true}
+	if !refs {
+		o.ReferenceFields = []string{}
+	}
+	return o
 }
 
 // items streams the dataset's items.
-func (x *executor) items() func(yield func(dataset.Item, error) bool) {
+func (r datasetReader) items(refs bool) func(yield func(dataset.Item, error) bool) {
 	return func(yield func(dataset.Item, error) bool) {
-		d := x.cfg.Dataset
+		d := r.d
 		var (
 			rd  *dataset.Reader
 			err error
 		)
-		if len(d.ReferenceFiles) > 0 {
-			refs := make([]string, len(d.ReferenceFiles))
+		if len(d.ReferenceFiles) > 0 && refs {
+			files := make([]string, len(d.ReferenceFiles))
 			for i, f := range d.ReferenceFiles {
-				refs[i] = x.cfg.Path(f)
+				files[i] = r.cfg.Path(f)
 			}
-			rd, err = dataset.OpenParallel(x.cfg.Path(d.File), refs, x.datasetOptions())
+			rd, err = dataset.OpenParallel(r.cfg.Path(d.File), files, r.options(refs))
 		} else {
-			rd, err = dataset.Open(x.cfg.Path(d.File), x.datasetOptions())
+			rd, err = dataset.Open(r.cfg.Path(d.File), r.options(refs))
 		}
 		if err != nil {
 			yield(dataset.Item{}, datasetError(err))
@@ -327,6 +344,11 @@ func (x *executor) items() func(yield func(dataset.Item, error) bool) {
 			}
 		}
 	}
+}
+
+// items streams the experiment's items.
+func (x *executor) items() func(yield func(dataset.Item, error) bool) {
+	return x.cfg.withDataset(x.dataset).items(true)
 }
 
 // putItems stores the dataset's items (again, on a resume: an item that
@@ -361,7 +383,7 @@ func (x *executor) putItems(ctx context.Context) error {
 		}
 	}
 	if n == 0 {
-		return Errors{x.cfg.errorf("dataset.file", "%s holds no item; give a dataset with at least one", x.cfg.Path(x.cfg.Dataset.File))}
+		return Errors{x.cfg.errorf("dataset.file", "%s holds no item; give a dataset with at least one", x.cfg.Path(x.dataset.File))}
 	}
 	for _, v := range x.variations() {
 		x.rep.Planned += n * v.Repeats

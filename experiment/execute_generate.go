@@ -188,21 +188,11 @@ func (x *executor) prepare(ctx context.Context, lr *laneRunner) error {
 	if err != nil {
 		return runnerError(lr.name, err)
 	}
-	timeout := first.Timeout
-	if timeout <= 0 {
-		timeout = defaultPreflightTimeout
+	if err := preflight(ctx, r, first.Timeout); err != nil {
+		return runnerError(lr.name, err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, timeout)
-	err = runners.Preflight(pctx, r)
-	var digest string
-	if err == nil {
-		digest, err = runners.Digest(pctx, r)
-	}
-	cancel()
+	digest, err := runners.Digest(ctx, r) // known since the preflight
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
 		return runnerError(lr.name, err)
 	}
 	if sp, err := runners.ParseSpec(lr.spec); err == nil && sp.Provider == runners.ProviderReplay {
@@ -279,6 +269,21 @@ func (x *executor) runRunner(ctx context.Context, lr *laneRunner, done *store.Do
 	})
 	if jobErr != nil {
 		return jobErr
+	}
+	return err
+}
+
+// preflight checks that r's server answers and has its model
+// (runners.Preflight), within timeout (0: defaultPreflightTimeout).
+func preflight(ctx context.Context, r runners.Runner, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = defaultPreflightTimeout
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := runners.Preflight(pctx, r)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
 	return err
 }

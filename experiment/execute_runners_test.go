@@ -214,20 +214,79 @@ func TestExecute_PreflightFails(t *testing.T) {
 	}
 }
 
-// TestExecute_GenerateNotYet: a config whose dataset a teacher makes is
-// refused, at its generate block, as something this version cannot do.
-func TestExecute_GenerateNotYet(t *testing.T) {
-	c, _, err := load(t, `
-generate: {sources: {file: src.txt}, runner: t}
-to: Chinese
-runners: [{name: t, spec: "replay:rec.jsonl"}]
-variations: [{name: v, runner: t}]
-`)
+// TestExecute_Generate: a generate block has the teacher translate the
+// sources into OUTPUT/generated.jsonl, which becomes the dataset; a failed
+// teacher call stops the run with the answers kept, and the next run asks
+// only for the rest; a finished file is used as it is.
+func TestExecute_Generate(t *testing.T) {
+	orttest.Require(t)
+	ctx := context.Background()
+	fs := faultserver.New(faultserver.OK, faultserver.BadRequest) // the second call fails, once
+	defer fs.Close()
+	dir := t.TempDir()
+	ckpt, err := filepath.Abs("../testdata/bertscore/tiny-mbert")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = experiment.Execute(context.Background(), c, experiment.Options{Out: t.TempDir()})
-	if !errors.Is(err, experiment.ErrInvalidInput) || !errors.Is(err, experiment.ErrNotYet) || !strings.Contains(err.Error(), "exp.yaml:2:") {
-		t.Errorf("error %v", err)
+	files := map[string]string{
+		"src.txt":   "hello\nthank you\n",
+		"var.jsonl": `{"id": "L1", "output": "你好"}` + "\n" + `{"id": "L2", "output": "谢谢"}` + "\n",
+		"exp.yaml": fmt.Sprintf(`
+generate:
+  sources: {file: src.txt}
+  runner: teacher
+  temperature: 0
+to: Chinese
+runners:
+  - {name: teacher, spec: "openai-compatible:fault-model@%s/v1", concurrency: 1, retries: 1}
+  - {name: student, spec: "replay:var.jsonl"}
+variations: [{name: student, runner: student}]
+scoring: {import: "%s", layer: 3}
+`, fs.URL, ckpt),
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := experiment.Load(filepath.Join(dir, "exp.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	generated := filepath.Join(out, experiment.DefaultGeneratedFile)
+
+	_, err = experiment.Execute(ctx, cfg, experiment.Options{Out: out})
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 teacher calls failed") || errors.Is(err, experiment.ErrInvalidInput) {
+		t.Fatalf("a failed teacher call: %v", err)
+	}
+	if _, err := os.Stat(generated); err == nil {
+		t.Error("the dataset was written with an item missing")
+	}
+	if b, err := os.ReadFile(generated + experiment.PartialSuffix); err != nil || strings.Count(string(b), "\n") != 1 {
+		t.Errorf("the kept answers: %q, %v", b, err)
+	}
+
+	rep, err := experiment.Execute(ctx, cfg, experiment.Options{Out: out, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs.Calls() != 3 {
+		t.Errorf("the teacher was called %d times, want 3 (the failed source asked again, the other not)", fs.Calls())
+	}
+	b, err := os.ReadFile(generated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"id":"L1","source":"hello","reference":"` + faultserver.Output + `"`, `"id":"L2","source":"thank you"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s:\n%s", generated, want, b)
+		}
+	}
+	if rep.Generated != 2 || rep.Scored != 2 {
+		t.Errorf("report %+v", rep)
+	}
+	if _, err := experiment.Execute(ctx, cfg, experiment.Options{Out: out}); err != nil || fs.Calls() != 3 {
+		t.Errorf("a new run: %v, %d teacher calls in all", err, fs.Calls())
 	}
 }
