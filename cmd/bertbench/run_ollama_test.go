@@ -12,25 +12,19 @@ import (
 	"github.com/bertbench/bertbench/runners/ollamatest"
 )
 
-// e2eDataset writes the study's dataset into dir and returns its path: a
-// JSONL file of items with ids, sources and references, the file a
-// generate step (a teacher translating the sources) would write; such a
-// step goes here once `run` executes generate blocks.
-func e2eDataset(t *testing.T, dir string) string {
+// e2eGenerate makes the study's dataset with `bertbench generate`: the
+// tiny model as the teacher writes source/reference pairs (nonsense, in
+// no particular script: the language check is off and a plain "SOURCE
+// REFERENCE" answer is split at its first space) into dir/dataset.jsonl.
+func e2eGenerate(t *testing.T, dir, teacher string) string {
 	t.Helper()
-	items := []struct{ id, source, reference string }{
-		{"greet", "Good morning, how are you?", "早上好，你好吗？"},
-		{"weather", "The weather is nice today.", "今天天气很好。"},
-		{"thanks", "Thank you for your help.", "谢谢你的帮助。"},
-		{"bye", "See you tomorrow.", "明天见。"},
-	}
-	var b strings.Builder
-	for _, it := range items {
-		fmt.Fprintf(&b, "{\"id\": %q, \"source\": %q, \"reference\": %q}\n", it.id, it.source, it.reference)
-	}
 	path := filepath.Join(dir, "dataset.jsonl")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
+	code, stdout, stderr := runCLI(t, "", "generate", "--teacher", teacher, "--count", "4", "--max-attempts", "40",
+		"--separator", " ", "--min-script-share", "0", "--min-chars", "1", "--max-chars", "400",
+		"--topics", "cats,rain", "--styles", "plain", "--max-tokens", "12", "--presence-penalty", "0.5",
+		"--cache-dir", filepath.Join(dir, "cache"), "-o", path)
+	if code != 0 {
+		t.Fatalf("generate: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	return path
 }
@@ -58,8 +52,9 @@ scoring: {import: "%[3]s", layer: 3, idf: true}
 `
 
 // TestRunAgainstOllama is the study end to end on a real Ollama with the
-// tiny random model: base vs base + LoRA adapter vs the OpenAI-compatible
-// API, scored and stored; a resume and a new run call no model again.
+// tiny random model: `generate` with it as the teacher, then `run` with
+// base vs base + LoRA adapter vs the OpenAI-compatible API, scored and
+// stored; a resume and a new run call no model again.
 func TestRunAgainstOllama(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the real Ollama server (make ollama)")
@@ -80,8 +75,9 @@ func TestRunAgainstOllama(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	data := e2eGenerate(t, dir, "ollama:"+ollamatest.TinyModel+"@"+srv.URL)
 	cfg := filepath.Join(dir, "e2e.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(e2eConfig, proxy.URL, e2eDataset(t, dir), ckpt, ollamatest.TinyModel, lora)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(e2eConfig, proxy.URL, data, ckpt, ollamatest.TinyModel, lora)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
