@@ -135,7 +135,14 @@ func Execute(ctx context.Context, cfg *Config, opts Options) (rep *Report, err e
 	if x.stderr = opts.Stderr; x.stderr == nil {
 		x.stderr = io.Discard
 	}
-	st, err := store.Open(ctx, store.PathIn(out))
+	open := store.Open
+	if opts.Resume {
+		open = store.OpenExisting // a resume finds a store, never makes one
+	}
+	st, err := open(ctx, store.PathIn(out))
+	if errors.Is(err, store.ErrNoStore) {
+		return rep, inputError{fmt.Errorf("nothing to resume: no results store in %s; run without --resume first (or name the output folder the run wrote)", out)}
+	}
 	if err != nil {
 		return rep, err
 	}

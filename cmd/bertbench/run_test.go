@@ -112,4 +112,7 @@ func TestRunCLIInputErrors(t *testing.T) {
 			}
 		})
 	}
+	if _, err := os.Stat(filepath.Join(dir, "results.db")); err == nil {
+		t.Error("a failed resume made a store")
+	}
 }
