@@ -2,8 +2,9 @@
 // YAML file that says what a study translates (a dataset, or sources whose
 // references a teacher model generates), with which runners, prompts and
 // parameters, how often, how the outputs are scored, and where the results
-// go. It does not run anything: it turns a config into a plan, a
-// deterministic list of runs, for the runner that executes it.
+// go. It turns a config into a plan, a deterministic list of runs, and
+// Execute runs the plan into a results store (package store) and scores
+// it.
 //
 // # Reading a config
 //
@@ -36,6 +37,19 @@
 // outputs depend on. Config.Hash identifies the whole config for resume
 // checks.
 //
+// # Executing
+//
+// Execute (execute*.go; the config files stay apart from it) runs an
+// experiment into OUTPUT/results.db: a generate block's teacher pass
+// first (OUTPUT/generated.jsonl), the items, every planned run through
+// its runner (runners/batch, one batch per runner; runners concurrently,
+// Ollama runners on one server one after another), each output stored as
+// it finishes and checked (runners/outputcheck), then one encoder session
+// scoring the outputs not scored yet, an output several variations share
+// encoded once. A killed run loses nothing finished; Options.Resume
+// continues it without calling a model again for a stored output. The
+// Report sums each variation up, and Report.Table renders it.
+//
 // # The JSON Schema
 //
 // examples/bertbench.schema.json, for editors, is generated from the Go
@@ -55,6 +69,8 @@
 //	for _, run := range plan {
 //		fmt.Println(run.ID(), run.Spec, run.Prompt) // llama2-base#1 replay:... default
 //	}
+//	rep, err := experiment.Execute(ctx, c, experiment.Options{Resume: true})
+//	fmt.Println(rep.Table().Render(), rep.Store)
 package experiment
 
 //go:generate go run ./internal/schemagen -o ../examples/bertbench.schema.json
