@@ -41,13 +41,16 @@ package replay
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/bertbench/bertbench/runners"
@@ -59,13 +62,26 @@ const MaxLineBytes = 16 << 20
 // Runner answers requests from a recording. It is safe for concurrent use.
 type Runner struct {
 	spec, file string
-	recs       map[string]runners.Result
+	// index holds, sorted by the hash of the item id, where each item's
+	// line is in the file: 24 bytes an item, whatever its output's size,
+	// so a run over a large recording holds no outputs in memory. A line
+	// is read again (and its id checked) when its item is asked for.
+	index []entry
+}
+
+// entry locates one recorded line.
+type entry struct {
+	hash uint64 // of the item id (FNV-1a)
+	off  int64  // of the line in the file
+	n    int32  // bytes of the line, without its newline
+	line int32  // 1-based line number, for messages
 }
 
 var _ runners.Runner = (*Runner)(nil)
 
-// Open reads the recording in file. A file that is missing or malformed
-// gives an error, "FILE:LINE: what is wrong, and the fix", matching
+// Open reads the recording in file once, checking every line, and keeps
+// where each item's line is. A file that is missing or malformed gives an
+// error, "FILE:LINE: what is wrong, and the fix", matching
 // runners.ErrInvalidInput; a read failing half way is not an input error.
 func Open(file string) (*Runner, error) {
 	f, err := os.Open(file)
@@ -77,18 +93,18 @@ func Open(file string) (*Runner, error) {
 		return nil, runners.InvalidInput(fmt.Errorf("%s: cannot open the recording: %v; check the path in replay:FILE", file, err))
 	}
 	defer f.Close()
-	recs, err := read(f, file)
-	if err != nil {
+	r := &Runner{spec: runners.ProviderReplay + ":" + file, file: file}
+	if err := r.read(f); err != nil {
 		return nil, err
 	}
-	return &Runner{spec: runners.ProviderReplay + ":" + file, file: file, recs: recs}, nil
+	return r, nil
 }
 
 // Spec returns "replay:FILE".
 func (r *Runner) Spec() string { return r.spec }
 
 // Len is how many items the recording holds.
-func (r *Runner) Len() int { return len(r.recs) }
+func (r *Runner) Len() int { return len(r.index) }
 
 // Run returns the output recorded for req.ItemID (see the package
 // documentation); the prompt is not looked at.
@@ -100,10 +116,13 @@ func (r *Runner) Run(ctx context.Context, req runners.Request) (runners.Result, 
 		return runners.Failed(r.spec, 0, runners.InvalidInput(fmt.Errorf(
 			"%s: the request carries no item id, and a recording is read by item id (the caller must set runners.Request.ItemID)", r.spec)))
 	}
-	res, ok := r.recs[req.ItemID]
+	res, ok, err := r.lookup(req.ItemID)
+	if err != nil {
+		return runners.Failed(r.spec, 0, err)
+	}
 	if !ok {
 		return runners.Failed(r.spec, 0, runners.InvalidInput(fmt.Errorf(
-			"%s: no recorded output for item %q (the file holds %d items); record it, or replay a file made from the same dataset", r.file, req.ItemID, len(r.recs))))
+			"%s: no recorded output for item %q (the file holds %d items); record it, or replay a file made from the same dataset", r.file, req.ItemID, len(r.index))))
 	}
 	if res.Error != "" {
 		err := fmt.Errorf("%s: item %q: the recorded call failed: %s", r.file, req.ItemID, res.Error)
@@ -111,6 +130,42 @@ func (r *Runner) Run(ctx context.Context, req runners.Request) (runners.Result, 
 		return res, err
 	}
 	return res, nil
+}
+
+// lookup reads the line recorded for id back from the file.
+func (r *Runner) lookup(id string) (runners.Result, bool, error) {
+	h := hashID(id)
+	i, _ := slices.BinarySearchFunc(r.index, h, func(e entry, h uint64) int { return cmp.Compare(e.hash, h) })
+	if i == len(r.index) || r.index[i].hash != h {
+		return runners.Result{}, false, nil
+	}
+	f, err := os.Open(r.file)
+	if err != nil {
+		return runners.Result{}, false, fmt.Errorf("%s: reopening the recording: %w", r.file, err)
+	}
+	defer f.Close()
+	for ; i < len(r.index) && r.index[i].hash == h; i++ {
+		e := r.index[i]
+		b := make([]byte, e.n)
+		if _, err := f.ReadAt(b, e.off); err != nil {
+			return runners.Result{}, false, fmt.Errorf("%s: reading line %d again: %w (was the file changed during the run?)", r.file, e.line, err)
+		}
+		got, res, err := r.parse(b, int(e.line))
+		if err != nil {
+			return runners.Result{}, false, fmt.Errorf("%s changed during the run: %w", r.file, err)
+		}
+		if got == id {
+			return res, true, nil
+		}
+	}
+	return runners.Result{}, false, nil
+}
+
+// hashID is the FNV-1a hash of an item id.
+func hashID(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
 }
 
 // line is one line of a recording: translate's output line (its line, id
@@ -123,62 +178,122 @@ type line struct {
 	runners.Result
 }
 
-// read reads every record of a recording, keyed by item id.
-func read(rd io.Reader, name string) (map[string]runners.Result, error) {
-	sc := bufio.NewScanner(rd)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes)
-	recs := make(map[string]runners.Result)
-	lineOf := make(map[string]int)
-	n := 0
+// parse reads one non-blank line (n is its number) into its item id and
+// replayed result.
+func (r *Runner) parse(b []byte, n int) (string, runners.Result, error) {
 	bad := func(format string, args ...any) error {
-		return runners.InvalidInput(fmt.Errorf("%s:%d: %s", name, n, fmt.Sprintf(format, args...)))
+		return runners.InvalidInput(fmt.Errorf("%s:%d: %s", r.file, n, fmt.Sprintf(format, args...)))
 	}
-	for sc.Scan() {
-		n++
-		b := sc.Bytes()
-		if n == 1 {
-			b = bytes.TrimPrefix(b, []byte("\ufeff"))
+	if b[0] != '{' || !json.Valid(b) {
+		return "", runners.Result{}, bad("not a JSON object; each line of a recording is one JSON object with an \"output\" and an \"id\" (or \"line\")")
+	}
+	var l line
+	err := json.Unmarshal(b, &l)
+	var te *json.UnmarshalTypeError
+	if err == nil && l.Output == nil || errors.As(err, &te) && te.Field == "output" {
+		return "", runners.Result{}, bad("no \"output\" string field; each line needs the recorded output, e.g. {\"id\": \"1\", \"output\": \"text\"}")
+	}
+	if err != nil {
+		return "", runners.Result{}, bad("%v; fix the field (its type is that of bertbench translate's output) or drop it", err)
+	}
+	id, err := idOf(l.ID, l.Line)
+	if err != nil {
+		return "", runners.Result{}, bad("%v", err)
+	}
+	res := l.Result
+	res.Output = *l.Output
+	res.Replayed, res.Cached, res.Attempts = true, false, 0
+	res.Runner = r.spec
+	return id, res, nil
+}
+
+// read checks every line of the recording and indexes it by item id.
+func (r *Runner) read(rd io.Reader) error {
+	br := bufio.NewReaderSize(rd, 64<<10)
+	var off int64
+	n := 0
+	for {
+		raw, err := readLine(br)
+		if len(raw) == 0 && err == io.EOF {
+			break
 		}
-		if b = bytes.TrimSpace(b); len(b) == 0 {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return runners.InvalidInput(fmt.Errorf("%s:%d: line longer than %d MiB", r.file, n+1, MaxLineBytes>>20))
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("%s: reading the recording: %w", r.file, err)
+		}
+		n++
+		start, b := off, raw
+		off += int64(len(raw))
+		b = bytes.TrimRight(b, "\r\n")
+		if n == 1 && bytes.HasPrefix(b, []byte("\ufeff")) {
+			b, start = b[3:], start+3
+		}
+		lead := len(b) - len(bytes.TrimLeft(b, " \t"))
+		b, start = bytes.TrimSpace(b), start+int64(lead)
+		if len(b) > 0 {
+			id, _, perr := r.parse(b, n)
+			if perr != nil {
+				return perr
+			}
+			r.index = append(r.index, entry{hash: hashID(id), off: start, n: int32(len(b)), line: int32(n)})
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	if len(r.index) == 0 {
+		return runners.InvalidInput(fmt.Errorf("%s: holds no recorded output; record one with bertbench translate -o FILE", r.file))
+	}
+	slices.SortFunc(r.index, func(a, b entry) int { return cmp.Or(cmp.Compare(a.hash, b.hash), cmp.Compare(a.line, b.line)) })
+	// Items recorded twice: equal hashes, then equal ids (read back).
+	for i := 1; i < len(r.index); i++ {
+		if r.index[i].hash != r.index[i-1].hash {
 			continue
 		}
-		if b[0] != '{' || !json.Valid(b) {
-			return nil, bad("not a JSON object; each line of a recording is one JSON object with an \"output\" and an \"id\" (or \"line\")")
+		for j := i - 1; j >= 0 && r.index[j].hash == r.index[i].hash; j-- {
+			a, _, errA := r.reread(r.index[j])
+			b, _, errB := r.reread(r.index[i])
+			if errA != nil || errB != nil {
+				return errors.Join(errA, errB)
+			}
+			if a == b {
+				return runners.InvalidInput(fmt.Errorf("%s:%d: item %q is also recorded on line %d; keep one recording per item (one file per run)", r.file, r.index[i].line, a, r.index[j].line))
+			}
 		}
-		var l line
-		err := json.Unmarshal(b, &l)
-		var te *json.UnmarshalTypeError
-		if err == nil && l.Output == nil || errors.As(err, &te) && te.Field == "output" {
-			return nil, bad("no \"output\" string field; each line needs the recorded output, e.g. {\"id\": \"1\", \"output\": \"text\"}")
-		}
-		if err != nil {
-			return nil, bad("%v; fix the field (its type is that of bertbench translate's output) or drop it", err)
-		}
-		id, err := idOf(l.ID, l.Line)
-		if err != nil {
-			return nil, bad("%v", err)
-		}
-		if prev, ok := lineOf[id]; ok {
-			return nil, bad("item %q is also recorded on line %d; keep one recording per item (one file per run)", id, prev)
-		}
-		lineOf[id] = n
-		res := l.Result
-		res.Output = *l.Output
-		res.Replayed, res.Cached, res.Attempts = true, false, 0
-		res.Runner = runners.ProviderReplay + ":" + name
-		recs[id] = res
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			n++
-			return nil, bad("line longer than %d MiB", MaxLineBytes>>20)
+	return nil
+}
+
+// reread reads an indexed line again (duplicate checks at Open).
+func (r *Runner) reread(e entry) (string, runners.Result, error) {
+	f, err := os.Open(r.file)
+	if err != nil {
+		return "", runners.Result{}, err
+	}
+	defer f.Close()
+	b := make([]byte, e.n)
+	if _, err := f.ReadAt(b, e.off); err != nil {
+		return "", runners.Result{}, err
+	}
+	return r.parse(b, int(e.line))
+}
+
+// readLine reads one line with its newline, at most MaxLineBytes.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > MaxLineBytes {
+			return nil, bufio.ErrTooLong
 		}
-		return nil, fmt.Errorf("%s: reading the recording: %w", name, err)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return line, err
 	}
-	if len(recs) == 0 {
-		return nil, runners.InvalidInput(fmt.Errorf("%s: holds no recorded output; record one with bertbench translate -o FILE", name))
-	}
-	return recs, nil
 }
 
 // idOf is a line's item id: its "id" (a string, or a number as written),
