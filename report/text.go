@@ -54,7 +54,7 @@ func writeText(w io.Writer, c *compare.Comparison, o options) {
 			if i == 0 {
 				side = termSafe(sideName(sd))
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", side, m.name, estimate(m.est(&q.Raw)), resc)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", side, strings.TrimPrefix(string(m.label), "bertscore-"), estimate(m.est(&q.Raw)), resc)
 		}
 	}
 	tw.Flush()
