@@ -84,7 +84,7 @@ func TestHTMLReport_Browser(t *testing.T) {
 		chromedp.WindowSize(1400, 1000),
 	)
 	defer allocCancel()
-	bctx, bcancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	bctx, bcancel := chromedp.NewContext(allocCtx)
 	defer bcancel()
 
 	ev := &pageEvents{}
