@@ -377,7 +377,7 @@ func rows(sides []sideData, order []string, texts map[string]Item, compared map[
 }
 
 func itemSide(d *itemData) ItemSide {
-	is := ItemSide{Outputs: []string{}, Flags: []outputcheck.Flag{}}
+	is := ItemSide{Outputs: []string{}, LatencyMS: []*float64{}, Flags: []outputcheck.Flag{}}
 	if d == nil {
 		return is
 	}
@@ -386,8 +386,15 @@ func itemSide(d *itemData) ItemSide {
 	for _, g := range d.gens {
 		for len(is.Outputs) < g.Repeat {
 			is.Outputs = append(is.Outputs, "")
+			is.LatencyMS = append(is.LatencyMS, nil)
 		}
 		is.Outputs = append(is.Outputs, g.Output)
+		var lat *float64
+		if g.live() {
+			v := ms(g.Latency)
+			lat = &v
+		}
+		is.LatencyMS = append(is.LatencyMS, lat)
 		if g.Error != "" {
 			is.Errors++
 		}

@@ -166,6 +166,10 @@ func TestLoad(t *testing.T) {
 		!slices.Equal(row.Sides[1].Flags, []outputcheck.Flag{outputcheck.WrongLanguage}) {
 		t.Errorf("row item-2 %+v", row)
 	}
+	// Latencies by repeat, of live calls only: item-3's repeat 1 failed.
+	if l := c.Items[3].Sides[1].LatencyMS; len(l) != 2 || l[0] == nil || *l[0] != 103 || l[1] != nil {
+		t.Errorf("item-3 latencies %v, want [103 null]", l)
+	}
 
 	t.Run("BetweenRuns", func(t *testing.T) {
 		in, err := Load(ctx, st, []Side{{Run: "r1", Variation: "a"}, {Run: "r2"}}, LoadOptions{Baseline: Side{Run: "r2"}})

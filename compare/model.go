@@ -226,6 +226,10 @@ type ItemSide struct {
 	// Outputs are the stored outputs by repeat ("" for a repeat not
 	// stored or failed).
 	Outputs []string `json:"outputs"`
+	// LatencyMS are the calls' latencies in milliseconds by repeat, beside
+	// Outputs; null for a repeat that was no live call (failed, cached,
+	// replayed, or not stored).
+	LatencyMS []*float64 `json:"latency_ms"`
 	// Generations, Scored and Errors count the item's generations.
 	Generations int `json:"generations"`
 	Scored      int `json:"scored"`

@@ -132,7 +132,7 @@ func TestCompareCLI_UsageErrors(t *testing.T) {
 		{[]string{"compare", "--store", dir, "base:"}, `compare: side "base:": empty variation`},
 		{[]string{"compare", "--store", dir, "--baseline", ":x", "base"}, "compare: --baseline: side \":x\": no run id"},
 		{[]string{"compare", "--store", dir, "--scoring", "ff", "base"}, "compare: run base has no scoring configuration ff"},
-		{[]string{"compare", "--store", dir, "--format", "html", "base"}, `compare: invalid value "html" for --format: want text or json`},
+		{[]string{"compare", "--store", dir, "--format", "xml", "base"}, `compare: invalid value "xml" for --format: want text, json, csv, markdown or html`},
 		{[]string{"compare", "--store", dir, "base", "--seed", "2"}, "compare: flag --seed after the sides"},
 		{[]string{"compare", "--store", dir, "--resamples", "0", "base"}, "compare: --resamples and --permutations must be at least 1"},
 		{[]string{"compare", "--store", t.TempDir(), "base"}, "compare: no results store at"},

@@ -2,8 +2,9 @@
 // hosted (OpenAI-compatible) models, scoring it with BERTScore computed
 // in-process by ONNX Runtime.
 //
-// Exit codes: 0 success, 1 runtime failure, 2 usage or input error, 128 +
-// the signal when interrupted (130 for Ctrl-C, 143 for SIGTERM).
+// Exit codes: 0 success, 1 runtime failure, 2 usage or input error, 3 a
+// threshold failed (--fail-under, --max-regression, --threshold), 128 + the
+// signal when interrupted (130 for Ctrl-C, 143 for SIGTERM).
 package main
 
 import (
@@ -21,6 +22,9 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitGate is the status when a threshold failed (see gateFailure):
+	// the work was done and its report written, but a bound was not met.
+	exitGate = 3
 	// exitInterrupted is the status after Ctrl-C (128 + SIGINT); after
 	// SIGTERM it is 143 (see interruptCode).
 	exitInterrupted = 130
@@ -79,6 +83,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			runsCommand(),
 			finetuneCommand(),
 			compareCommand(),
+			reportCommand(),
 			generateCommand(),
 		},
 		// Without a command, show the help; an unknown command is a usage
