@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -10,9 +10,13 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
+	"github.com/bertbench/bertbench/compare"
 	"github.com/bertbench/bertbench/experiment"
+	"github.com/bertbench/bertbench/gate"
+	"github.com/bertbench/bertbench/report"
 	"github.com/bertbench/bertbench/runners/cache"
 	"github.com/bertbench/bertbench/runners/pricing"
+	"github.com/bertbench/bertbench/store"
 )
 
 // runOptions are the flags of `bertbench run`.
@@ -23,11 +27,16 @@ type runOptions struct {
 	noCache bool
 	threads int
 	prices  string
+	// gates are the thresholds checked on the finished run; baseline names
+	// the variation --max-regression compares with.
+	gates    []gate.Threshold
+	baseline string
 }
 
 // runCommand is `bertbench run`: an experiment config, executed.
 func runCommand() *cli.Command {
-	return &cli.Command{
+	// Flags may follow CONFIG (bertbench run demo.yaml --resume).
+	return withInterspersedFlags(&cli.Command{
 		Name:      "run",
 		Usage:     "run an experiment: every variation over the dataset, scored, into a results store",
 		ArgsUsage: "CONFIG.yaml",
@@ -50,21 +59,21 @@ store is read with bertbench runs list|show|export --store DIR.
 
 Exit status: 0 done; 1 a runtime failure, or some calls failed (the store
 has their errors; --resume tries them again); 2 a config or input error;
-130 interrupted (everything finished is kept: rerun with --resume).`,
-		Flags: []cli.Flag{
+3 a gate failed (--fail-under, --max-regression, --threshold: each is
+printed with its number); 130 interrupted (everything finished is kept:
+rerun with --resume).`,
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, TakesFile: true, Usage: "output `DIR` (default: the config's output, else runs/NAME beside the config)"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue the latest run in the output folder"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the response cache"},
 			newCacheDirFlag(),
 			&cli.IntFlag{Name: "threads", Usage: "`N` CPU threads for scoring (0 = every core)"},
 			&cli.StringFlag{Name: "prices", TakesFile: true, Usage: "price table `FILE` (JSON, USD per 1M tokens) laid over the built-in one"},
-		},
+			&cli.StringFlag{Name: "baseline", Usage: "the `VARIATION` the gates' --max-regression compares with (default: the first variation)"},
+		}, gateFlags()...),
 		Action: func(c *cli.Context) error {
-			// Flags may follow CONFIG (bertbench run demo.yaml --resume).
-			args, err := interspersedFlags(c, c.Args().Slice())
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
+			var err error
 			o := runOptions{out: c.String("out"), resume: c.Bool("resume"), noCache: c.Bool("no-cache"), threads: c.Int("threads"), prices: c.String("prices")}
 			switch {
 			case len(args) == 0:
@@ -79,9 +88,13 @@ has their errors; --resume tries them again); 2 a config or input error;
 			if err := checkThreads("run", o.threads); err != nil {
 				return err
 			}
+			if o.gates, err = gateThresholds(c, "run"); err != nil {
+				return err
+			}
+			o.baseline = c.String("baseline")
 			return runExperiment(c, o)
 		},
-	}
+	})
 }
 
 func runExperiment(c *cli.Context, o runOptions) error {
@@ -138,7 +151,27 @@ func runExperiment(c *cli.Context, o runOptions) error {
 		return fmt.Errorf("run: %d of %d calls failed (their errors are stored: bertbench runs export --store %s); %s tries them again",
 			rep.Failed, rep.Generated, rep.Store, resume)
 	}
-	return nil
+	return gateRun(ctx, stderr, rep, o)
+}
+
+// gateRun checks the run's thresholds (exit 3 when one fails) on the
+// comparison of its variations, as `bertbench report` makes it.
+func gateRun(ctx context.Context, w io.Writer, rep *experiment.Report, o runOptions) error {
+	if len(o.gates) == 0 {
+		return nil
+	}
+	st, err := store.OpenExisting(ctx, rep.Store)
+	if err != nil {
+		return fmt.Errorf("run: gates: %w", err)
+	}
+	defer st.Close()
+	cmp, err := reportComparison(ctx, st, reportOptions{run: rep.RunID, baseline: o.baseline,
+		resamples: compare.DefaultResamples, permutations: compare.DefaultPermutations, seed: compare.DefaultSeed,
+		out: reportOutput{format: report.FormatText}})
+	if err != nil {
+		return err
+	}
+	return applyGates(w, "run", cmp, o.gates)
 }
 
 // experimentError reports a config or input error (exit 2): each problem
@@ -186,39 +219,4 @@ func (b *phaseBars) finish() {
 		_ = b.bar.Finish()
 		b.bar = nil
 	}
-}
-
-// interspersedFlags parses the command's flags among args (the arguments
-// urfave/cli left after the first one that is not a flag) into c, and
-// returns the arguments that are not flags.
-func interspersedFlags(c *cli.Context, args []string) ([]string, error) {
-	cmd := c.Command
-	set := flag.NewFlagSet(cmd.Name, flag.ContinueOnError)
-	set.SetOutput(io.Discard)
-	canonical := map[string]string{}
-	for _, f := range cmd.Flags {
-		if err := f.Apply(set); err != nil {
-			return nil, err
-		}
-		for _, n := range f.Names() {
-			canonical[n] = f.Names()[0]
-		}
-	}
-	var plain []string
-	for len(args) > 0 {
-		if err := set.Parse(args); err != nil {
-			return nil, flagUsageError(commandName(cmd), cmd.HelpName, cmd.Flags, err)
-		}
-		args = set.Args()
-		if len(args) > 0 {
-			plain, args = append(plain, args[0]), args[1:]
-		}
-	}
-	var err error
-	set.Visit(func(f *flag.Flag) {
-		if serr := c.Set(canonical[f.Name], f.Value.String()); serr != nil && err == nil {
-			err = usagef("%s: %s: %v", commandName(cmd), flagName(f.Name), serr)
-		}
-	})
-	return plain, err
 }

@@ -116,3 +116,23 @@ func TestRunCLIInputErrors(t *testing.T) {
 		t.Error("a failed resume made a store")
 	}
 }
+
+// TestRunGates: run checks its thresholds on the finished run: exit 0 when
+// all hold, 3 when one fails (each printed with its number), 2 for a
+// threshold that does not parse, before anything runs.
+func TestRunGates(t *testing.T) {
+	out := t.TempDir()
+	base := []string{"run", "../../examples/demo.yaml", "--out", out, "--no-cache"}
+	code, _, stderr := runCLI(t, "", append(base, "--fail-under", "F>=0.75", "--max-regression", "F:-0.05")...)
+	if code != exitOK || !strings.Contains(stderr, "✓ F>=0.75") || !strings.Contains(stderr, "✓ F:-0.05") {
+		t.Fatalf("passing gates: exit %d, stderr %s", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "", append(base, "--resume", "--fail-under", "F>=0.9")...)
+	if code != exitGate || !strings.Contains(stderr, "✗ F>=0.9") || !strings.Contains(stderr, "llama2-lora  0.7972") {
+		t.Fatalf("failing gate: exit %d (want %d), stderr %s", code, exitGate, stderr)
+	}
+	code, _, stderr = runCLI(t, "", append(base, "--resume", "--fail-under", "G>=1")...)
+	if code != exitUsage || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("bad threshold: exit %d (want %d), stderr %q", code, exitUsage, stderr)
+	}
+}
