@@ -36,7 +36,7 @@ func writeMarkdown(w io.Writer, c *compare.Comparison, o options) {
 	lvl := level(st.Confidence)
 	fmt.Fprintf(w, "## %s\n\n", mdText(o.title, 0))
 	fmt.Fprintf(w, "Baseline **%s** · scoring `%s` · %d of %d items compared · %s CI, %s, %d resamples, %d permutations, seed %d\n",
-		mdText(c.Baseline.String(), 0), mdCode(shortHash(st.Scoring)), c.Alignment.Compared, c.Alignment.Items, lvl, method(st), st.Resamples, st.Permutations, st.Seed)
+		mdText(c.Baseline.String(), 0), mdCode(st.Scoring), c.Alignment.Compared, c.Alignment.Items, lvl, method(st), st.Resamples, st.Permutations, st.Seed)
 
 	if len(o.gates) > 0 {
 		mark := "✅"

@@ -151,7 +151,7 @@ func TestTextReport(t *testing.T) {
 	c := testComparison(t)
 	got := string(render(t, NewTextReporter(c, WithGates(testGates(t, c)))))
 	for _, want := range []string{
-		"baseline study:base; scoring 7f3a9c1e5b2d; 95 % CI, bootstrap over items, 1000 resamples, 1000 permutations, seed 1",
+		"baseline study:base; scoring 7f3a9c1e5b2d4f6a8c0e; 95 % CI, bootstrap over items, 1000 resamples, 1000 permutations, seed 1",
 		"items    23 compared of 24; left out item-09",
 		"study:tuned vs study:base",
 		"items on F: 17 wins, 0 ties, 6 losses",

@@ -27,7 +27,7 @@ func writeText(w io.Writer, c *compare.Comparison, o options) {
 	st := c.Settings
 	lvl := level(st.Confidence)
 	fmt.Fprintf(w, "baseline %s; scoring %s; %s CI, %s, %d resamples, %d permutations, seed %d\n",
-		termSafe(c.Baseline.String()), termSafe(shortHash(st.Scoring)), lvl, method(st), st.Resamples, st.Permutations, st.Seed)
+		termSafe(c.Baseline.String()), termSafe(st.Scoring), lvl, method(st), st.Resamples, st.Permutations, st.Seed)
 	al := c.Alignment
 	fmt.Fprintf(w, "items    %d compared of %d%s\n", al.Compared, al.Items, idList("; left out", al.Excluded))
 	if len(al.Conflicts) > 0 {

@@ -73,7 +73,7 @@ func TestCompareCLI(t *testing.T) {
 	dir := compareStore(t)
 	out := mustRun(t, "compare", "--store", dir, "--resamples", "2000", "--permutations", "2000", "base", "new:v")
 	for _, want := range []string{
-		"baseline base:v; scoring 5c0e12345678; 95 % CI, bootstrap over items, 2000 resamples, 2000 permutations, seed 1",
+		"baseline base:v; scoring 5c0e1234567890abcdef; 95 % CI, bootstrap over items, 2000 resamples, 2000 permutations, seed 1",
 		"items    29 compared of 30; left out item-07",
 		"new:v vs base:v",
 		"bertscore-f 0.806 -> 0.826 (+2.5%): +0.020, 95 % CI +0.020 to +0.020, p = 0.0005",
