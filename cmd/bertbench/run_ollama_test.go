@@ -124,6 +124,29 @@ func TestRunAgainstOllama(t *testing.T) {
 		t.Errorf("the adapter changed no output: %v", outputs)
 	}
 
+	// Step 4 of the study, from the commands a user types: compare the
+	// fine-tune with its base, report it, gate on it.
+	t.Run("CompareReportGate", func(t *testing.T) {
+		id := latestRun(t, out)
+		code, stdout, stderr := runCLI(t, "", "compare", "--store", out, "--baseline", id+":base", id+":base", id+":lora")
+		if code != exitOK || !strings.Contains(stdout, "bertscore-f ") || !strings.Contains(stdout, " -> ") || !strings.Contains(stdout, "items on F:") {
+			t.Errorf("compare: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+		}
+		html := filepath.Join(dir, "report.html")
+		if code, _, stderr := runCLI(t, "", "report", "--store", out, "--baseline", "base", "--format", "html", "-o", html); code != exitOK {
+			t.Errorf("report html: exit %d: %s", code, stderr)
+		} else if data, err := os.ReadFile(html); err != nil || !strings.Contains(string(data), "<svg") {
+			t.Errorf("report html: %v, %d bytes", err, len(data))
+		}
+		code, stdout, stderr = runCLI(t, "", "report", "--store", out, "--baseline", "base", "--format", "markdown", "--fail-under", "F>=0")
+		if code != exitOK || !strings.Contains(stdout, "| ✅ | `F>=0` |") || !strings.Contains(stdout, "thresholds: all 2 passed") {
+			t.Errorf("report with a passing gate: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+		}
+		code, stdout, stderr = runCLI(t, "", "report", "--store", out, "--baseline", "base", "--fail-under", "F>=1.01")
+		if code != exitGate || !strings.Contains(stdout+stderr, "✗ F>=1.01") {
+			t.Errorf("report with a failing gate: exit %d (want %d), stderr: %s", code, exitGate, stderr)
+		}
+	})
 	t.Run("ResumeCallsNothing", func(t *testing.T) {
 		proxy.calls.Store(0)
 		code, stdout, stderr := runCLI(t, "", append(args, "--resume")...)
@@ -141,4 +164,16 @@ func TestRunAgainstOllama(t *testing.T) {
 			t.Errorf("the new run holds %d rows", len(rows))
 		}
 	})
+}
+
+// latestRun is the id of the newest run in the store in dir, read from
+// `bertbench runs list`.
+func latestRun(t *testing.T, dir string) string {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, "", "runs", "list", "--store", dir)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if code != exitOK || len(lines) < 2 {
+		t.Fatalf("runs list: exit %d\n%s%s", code, stdout, stderr)
+	}
+	return strings.Fields(lines[len(lines)-1])[0]
 }
