@@ -17,7 +17,7 @@ import (
 // `bertbench run` process (a child, as /usr/bin/time -v would: the
 // kernel's maxrss) over a generated dataset of 10,000 and 100,000 items,
 // two variations each, scored with the tiny fixture checkpoint: through
-// the replay runner (which holds its recording in memory, by design), and
+// the replay runner (which keeps 24 bytes an item of its recording), and
 // through an OpenAI-compatible server (the fault server, in this process),
 // where nothing the run holds grows with the dataset. docs/perf.md has
 // the numbers.
