@@ -17,7 +17,6 @@ import (
 	"github.com/bertbench/bertbench/runners"
 	"github.com/bertbench/bertbench/runners/cache"
 	"github.com/bertbench/bertbench/runners/factory"
-	"github.com/bertbench/bertbench/runners/pricing"
 	"github.com/bertbench/bertbench/runners/retry"
 )
 
@@ -286,37 +285,13 @@ func hints(c *cli.Context, name string) ([]string, error) {
 // response cache (unless --no-cache), retries, the concurrency limit and
 // prices.
 func generateTeacher(c *cli.Context) (runners.Runner, *cache.Store, retry.Policy, error) {
-	opts := factory.Options{
-		Concurrency:   c.Int("concurrency"),
-		Retry:         retry.Policy{MaxAttempts: c.Int("retries"), Timeout: c.Duration("timeout")},
-		OpenAIBaseURL: c.String("openai-base-url"),
-		OpenAIOrg:     c.String("openai-org"),
-	}
-	if opts.Concurrency < 0 {
-		return nil, nil, opts.Retry, usagef("generate: --concurrency %d: must be positive", opts.Concurrency)
-	}
-	if opts.Retry.MaxAttempts < 1 {
-		return nil, nil, opts.Retry, usagef("generate: --retries %d: must be at least 1", opts.Retry.MaxAttempts)
-	}
-	if p := c.String("prices"); p != "" {
-		t, err := pricing.Load(p)
-		if err != nil {
-			return nil, nil, opts.Retry, asUsage(fmt.Errorf("generate: %w", err))
-		}
-		opts.Prices = t
-	}
-	if !c.Bool("no-cache") {
-		dir, err := responseCacheDir(c)
-		if err == nil {
-			opts.Cache, err = cache.Open(dir)
-		}
-		if err != nil {
-			return nil, nil, opts.Retry, fmt.Errorf("generate: %w (or pass --cache-dir or --no-cache)", err)
-		}
+	opts, store, err := factoryOptions(c, "generate")
+	if err != nil {
+		return nil, nil, opts.Retry, err
 	}
 	r, err := factory.New(c.String("teacher"), opts)
 	if err != nil {
 		return nil, nil, opts.Retry, asUsage(fmt.Errorf("generate: --teacher: %w", err))
 	}
-	return r, opts.Cache, opts.Retry, nil
+	return r, store, opts.Retry, nil
 }

@@ -155,7 +155,7 @@ func runTranslate(c *cli.Context) error {
 		jobs = append(jobs, batch.Job[source]{Key: s, Request: req, Empty: s.Text == ""})
 	}
 
-	opts, store, err := factoryOptions(c)
+	opts, store, err := factoryOptions(c, "translate")
 	if err != nil {
 		return err
 	}
@@ -296,8 +296,11 @@ func requestFromFlags(c *cli.Context) (runners.Request, error) {
 
 func ptr[T any](v T) *T { return &v }
 
-// factoryOptions turns flags into the runner stack's options.
-func factoryOptions(c *cli.Context) (factory.Options, *cache.Store, error) {
+// factoryOptions turns the runner flags shared by translate and generate
+// (concurrency, retries, timeout, prices, OpenAI base URL and org, the
+// response cache) into the runner stack's options; command names the
+// command in messages. The store is nil with --no-cache.
+func factoryOptions(c *cli.Context, command string) (factory.Options, *cache.Store, error) {
 	opts := factory.Options{
 		Concurrency:   c.Int("concurrency"),
 		Retry:         retry.Policy{MaxAttempts: c.Int("retries"), Timeout: c.Duration("timeout")},
@@ -305,15 +308,15 @@ func factoryOptions(c *cli.Context) (factory.Options, *cache.Store, error) {
 		OpenAIOrg:     c.String("openai-org"),
 	}
 	if opts.Concurrency < 0 {
-		return opts, nil, usagef("translate: --concurrency %d: must be positive", opts.Concurrency)
+		return opts, nil, usagef("%s: --concurrency %d: must be positive", command, opts.Concurrency)
 	}
 	if opts.Retry.MaxAttempts < 1 {
-		return opts, nil, usagef("translate: --retries %d: must be at least 1", opts.Retry.MaxAttempts)
+		return opts, nil, usagef("%s: --retries %d: must be at least 1", command, opts.Retry.MaxAttempts)
 	}
 	if p := c.String("prices"); p != "" {
 		t, err := pricing.Load(p)
 		if err != nil {
-			return opts, nil, asUsage(fmt.Errorf("translate: %w", err))
+			return opts, nil, asUsage(fmt.Errorf("%s: %w", command, err))
 		}
 		opts.Prices = t
 	}
@@ -322,11 +325,11 @@ func factoryOptions(c *cli.Context) (factory.Options, *cache.Store, error) {
 	}
 	dir, err := responseCacheDir(c)
 	if err != nil {
-		return opts, nil, fmt.Errorf("translate: %w (or pass --cache-dir or --no-cache)", err)
+		return opts, nil, fmt.Errorf("%s: %w (or pass --cache-dir or --no-cache)", command, err)
 	}
 	store, err := cache.Open(dir)
 	if err != nil {
-		return opts, nil, fmt.Errorf("translate: %w (or pass --cache-dir or --no-cache)", err)
+		return opts, nil, fmt.Errorf("%s: %w (or pass --cache-dir or --no-cache)", command, err)
 	}
 	opts.Cache = store
 	return opts, store, nil
