@@ -64,7 +64,8 @@ func mdText(s string, limit int) string {
 		s = string([]rune(s)[:limit]) + "…"
 	}
 	var b strings.Builder
-	for _, r := range s {
+	rs := []rune(s)
+	for i, r := range rs {
 		switch {
 		case r == '\n':
 			b.WriteString("<br>")
@@ -80,6 +81,11 @@ func mdText(s string, limit int) string {
 			b.WriteString("&amp;")
 		case r == '@':
 			b.WriteString("@\u2060")
+		case r == '.' && i+1 < len(rs) && unicode.IsLetter(rs[i+1]):
+			// A word joiner after a dot that a letter follows keeps
+			// GitHub from turning www.example.com into a link (numbers
+			// keep their dots as they are).
+			b.WriteString(".\u2060")
 		case strings.ContainsRune("\\`*_{}[]()#+-!|~:$", r):
 			b.WriteByte('\\')
 			b.WriteRune(r)
@@ -91,11 +97,12 @@ func mdText(s string, limit int) string {
 }
 
 // csvText guards an untrusted CSV cell against formula injection: a cell
-// that starts with =, +, -, @, a tab or a carriage return gets a leading
-// ' so that spreadsheets read it as text (OWASP's advice). Quoting is
-// encoding/csv's.
+// that starts with =, +, -, @, a tab, a carriage return or a newline —
+// also after leading white space, which some importers trim first — gets a
+// leading ' so that spreadsheets read it as text (OWASP's advice). Quoting
+// is encoding/csv's.
 func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if t := strings.TrimLeft(s, " "); t != "" && strings.ContainsRune("=+-@\t\r\n", rune(t[0])) {
 		return "'" + s
 	}
 	return s

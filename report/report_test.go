@@ -200,6 +200,12 @@ func TestEscape(t *testing.T) {
 		{"`code` $x$ :smile:", "\\`code\\` \\$x\\$ \\:smile\\:", "`code` $x$ :smile:", "`code` $x$ :smile:"},
 		{"\x1b[2J\u202eevil", "\\[2Jevil", "\x1b[2J\u202eevil", `\u001b[2J\u202eevil`},
 		{"bad\xff", "bad\uFFFD", "bad\xff", `bad\xff`},
+		// A formula behind white space, which some importers trim first.
+		{" =HYPERLINK(1)", " =HYPERLINK\\(1\\)", "' =HYPERLINK(1)", " =HYPERLINK(1)"},
+		{"\n=1", "<br>=1", "'\n=1", `\u000a=1`},
+		// No autolinks: a word joiner after a dot before a letter breaks
+		// www. and domain names; numbers keep their dots.
+		{"see www.evil.example/x 0.5", "see www.\u2060evil.\u2060example/x 0.5", "see www.evil.example/x 0.5", "see www.evil.example/x 0.5"},
 	} {
 		if got := mdText(tt.in, 0); got != tt.md {
 			t.Errorf("mdText(%q) = %q, want %q", tt.in, got, tt.md)
