@@ -86,7 +86,11 @@ func (r *Run) putItems(ctx context.Context, tx *sql.Tx, items []Item) error {
 		if err != nil {
 			return fmt.Errorf("item %q: %w", it.ID, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("item %q: %w", it.ID, err)
+		}
+		if n == 1 {
 			continue
 		}
 		var src, refsThen string

@@ -52,6 +52,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"unicode"
 
 	"github.com/bertbench/bertbench/runners"
 )
@@ -230,7 +231,8 @@ func (r *Runner) read(rd io.Reader) error {
 		if n == 1 && bytes.HasPrefix(b, []byte("\ufeff")) {
 			b, start = b[3:], start+3
 		}
-		lead := len(b) - len(bytes.TrimLeft(b, " \t"))
+		// The offset must skip exactly what TrimSpace drops.
+		lead := len(b) - len(bytes.TrimLeftFunc(b, unicode.IsSpace))
 		b, start = bytes.TrimSpace(b), start+int64(lead)
 		if len(b) > 0 {
 			id, _, perr := r.parse(b, n)

@@ -204,3 +204,19 @@ func TestOpen_Errors(t *testing.T) {
 		}
 	})
 }
+
+// TestLeadingWhiteSpace: a line that starts with any white space TrimSpace
+// drops (\v, \f, U+00A0) is found again by its item.
+func TestLeadingWhiteSpace(t *testing.T) {
+	file := write(t, "ws.jsonl", "\v\f\u00a0{\"id\": \"a\", \"output\": \"alpha\"}\n\u0085{\"id\": \"b\", \"output\": \"beta\"}\n")
+	r, err := replay.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"a": "alpha", "b": "beta"} {
+		res, err := r.Run(context.Background(), runners.Request{ItemID: id})
+		if err != nil || res.Output != want {
+			t.Errorf("item %s: %q, %v; want %q", id, res.Output, err, want)
+		}
+	}
+}
