@@ -60,7 +60,8 @@ store is read with bertbench runs list|show|export --store DIR.
 Exit status: 0 done; 1 a runtime failure, or some calls failed (the store
 has their errors; --resume tries them again); 2 a config or input error;
 3 a gate failed (--fail-under, --max-regression, --threshold: each is
-printed with its number); 130 interrupted (everything finished is kept:
+printed with its number; with gates, failed calls are reported and the
+gates, error_rate among them, decide); 130 interrupted (everything finished is kept:
 rerun with --resume).`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, TakesFile: true, Usage: "output `DIR` (default: the config's output, else runs/NAME beside the config)"},
@@ -147,6 +148,11 @@ func runExperiment(c *cli.Context, o runOptions) error {
 			return fmt.Errorf("run: %w (what finished is in %s; continue with: %s)", err, rep.Store, resume)
 		}
 		return fmt.Errorf("run: %w", err)
+	case rep.Failed > 0 && len(o.gates) > 0:
+		// With gates the thresholds decide (error_rate among them): the
+		// failed calls are reported, not an exit status of their own.
+		fmt.Fprintf(stderr, "bertbench: run: warning: %d of %d calls failed (their errors are stored; %s tries them again); the gates decide the exit status\n",
+			rep.Failed, rep.Generated, resume)
 	case rep.Failed > 0:
 		return fmt.Errorf("run: %d of %d calls failed (their errors are stored: bertbench runs export --store %s); %s tries them again",
 			rep.Failed, rep.Generated, rep.Store, resume)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bertbench/bertbench/runners/faultserver"
 )
 
 // exportedRow is the part of a `runs export` JSONL line the tests read.
@@ -134,5 +136,47 @@ func TestRunGates(t *testing.T) {
 	code, _, stderr = runCLI(t, "", append(base, "--resume", "--fail-under", "G>=1")...)
 	if code != exitUsage || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("bad threshold: exit %d (want %d), stderr %q", code, exitUsage, stderr)
+	}
+}
+
+// TestRunGatesDecideOverFailedCalls: without gates a failed call makes run
+// exit 1; with gates the failed calls are reported and the thresholds
+// (error_rate among them) decide: 0 when they hold, 3 when one fails.
+func TestRunGatesDecideOverFailedCalls(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		gates []string
+		want  int
+	}{
+		{"no gates", nil, exitFailure},
+		{"error rate tolerated", []string{"--threshold", "error_rate<=0.05"}, exitOK},
+		{"error rate too high", []string{"--threshold", "error_rate<=0.01"}, exitGate},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := faultserver.New(faultserver.OK, faultserver.BadRequest) // one call of 24 fails
+			defer srv.Close()
+			dir := t.TempDir()
+			cfg := writeKillExperiment(t, dir, srv.URL)
+			// One variation: the gates apply to the only side there is.
+			data, err := os.ReadFile(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			one := strings.Replace(string(data), "  - {name: warm, runner: srv, temperature: 0.8}\n", "", 1)
+			if one == string(data) {
+				t.Fatal("the experiment's second variation was not found")
+			}
+			if err := os.WriteFile(cfg, []byte(one), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"run", cfg, "--out", filepath.Join(dir, "out"), "--no-cache"}, tc.gates...)
+			code, stdout, stderr := runCLI(t, "", args...)
+			if code != tc.want {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.want, stdout, stderr)
+			}
+			if tc.gates != nil && !strings.Contains(stderr, "1 of 24 calls failed") {
+				t.Errorf("the failed call is not reported: %s", stderr)
+			}
+		})
 	}
 }
