@@ -161,6 +161,15 @@ func TestValidate_Errors(t *testing.T) {
 			`exp.yaml:12:11: variations[2].name: "bad/name" is not a usable variation name; use letters, digits, '.', '_' and '-' (starting with a letter or digit)`,
 			`exp.yaml:15:9: repeat: 1001 is out of range; give 1 to 1000`,
 		}},
+		// A recording answers every repeat alike: repeats of a replay are
+		// refused where the repeat is set (the variation, or the config
+		// for the variations that take its repeat, named once).
+		{"ReplayRepeats", strings.Replace(base, "    spec: ollama:llama2:13b\n", "    spec: ollama:llama2:13b\n  - name: rec\n    spec: replay:rec.jsonl\n", 1) +
+			"  - name: replayed\n    runner: [llama2, rec]\n    repeat: 2\n  - name: inherits\n    runner: rec\n  - name: inherits-too\n    runner: rec\n  - name: once\n    runner: rec\n    repeat: 1\n  - name: later\n    runner: rec\n    repeat: 4\nrepeat: 3\n", []string{
+			`exp.yaml:14:13: variations[1].repeat: runner rec is a replay: a recording holds one output per item, so replay repeats would all be the same; use repeat: 1 or record each repeat in its own file/variation`,
+			`exp.yaml:24:13: variations[5].repeat: runner rec is a replay: a recording holds one output per item, so replay repeats would all be the same; use repeat: 1 or record each repeat in its own file/variation`,
+			`exp.yaml:25:9: repeat: variations[2] (inherits) takes this repeat; runner rec is a replay: a recording holds one output per item, so replay repeats would all be the same; use repeat: 1 or record each repeat in its own file/variation`,
+		}},
 		{"Prompts", strings.Replace(base, "to: Chinese\n", "prompts:\n  - name: p\n    template: \"{{.Text}}\"\n  - name: q\n    template: |\n      Into {{.To}}:\n      {{.Source}\n  - name: r\n    template: \"Into {{.To}}: {{.Source}}\"\n", 1), []string{
 			`exp.yaml:5:15: prompts[0].template: template line 1, column 2: .Text: no field Text; a prompt sees .Source, .To, .ID, .Line, .Fields.NAME`,
 			`exp.yaml:7:15: prompts[1].template: template line 2: bad character U+007D '}'`,

@@ -290,6 +290,7 @@ func (v *validator) variations() {
 		v.errorf("variations", "no variations; list what to compare, e.g. variations: [{name: base, runner: llama2}]")
 	}
 	seen := map[string]int{}
+	configRepeat := false // the config's repeat was refused for a replay
 	for i, va := range c.Variations {
 		p := fmt.Sprintf("variations[%d]", i)
 		v.name(p+".name", "variation", va.Name, seen, i)
@@ -305,6 +306,39 @@ func (v *validator) variations() {
 		checkAxis(v, p+".num_ctx", va.NumCtx, func(x int) runners.Params { return runners.Params{NumCtx: &x} })
 		if va.Repeat < 0 || va.Repeat > MaxRepeat {
 			v.errorf(p+".repeat", "%d is out of range; give 1 to %d (or leave it out for the config's repeat)", va.Repeat, MaxRepeat)
+		}
+		v.replayRepeats(p, va, &configRepeat)
+	}
+}
+
+// replayRepeats refuses repeats of a variation with a replay runner: a
+// recording holds one output per item (the replay runner answers by the
+// item, not the repeat), so its repeats would all be the same and their
+// variance would read zero. The error is at the variation's repeat, or
+// at the config's when the variation takes that one, naming the
+// config's repeat once (*configNamed says it was).
+func (v *validator) replayRepeats(path string, va Variation, configNamed *bool) {
+	c := v.c
+	repeat, at, atConfig := va.Repeat, path+".repeat", false
+	if repeat == 0 {
+		repeat, at, atConfig = c.Repeat, "repeat", true
+	}
+	if repeat <= 1 || repeat > MaxRepeat || atConfig && *configNamed {
+		return
+	}
+	for _, name := range va.Runner {
+		i, ok := v.runners[name]
+		if !ok {
+			continue
+		}
+		if sp, err := runners.ParseSpec(c.Runners[i].Spec); err == nil && sp.Provider == runners.ProviderReplay {
+			who := ""
+			if atConfig {
+				who = fmt.Sprintf("%s (%s) takes this repeat; ", path, va.Name)
+			}
+			v.errorf(at, "%srunner %s is a replay: a recording holds one output per item, so replay repeats would all be the same; use repeat: 1 or record each repeat in its own file/variation", who, name)
+			*configNamed = *configNamed || atConfig
+			return
 		}
 	}
 }
