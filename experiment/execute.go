@@ -392,10 +392,51 @@ func (x *executor) putItems(ctx context.Context) error {
 	if n == 0 {
 		return Errors{x.cfg.errorf("dataset.file", "%s holds no item; give a dataset with at least one", x.cfg.Path(x.dataset.File))}
 	}
+	if x.rep.Resumed {
+		if err := x.itemsRemoved(ctx, n); err != nil {
+			return err
+		}
+	}
 	for _, v := range x.variations() {
 		x.rep.Planned += n * v.Repeats
 	}
 	return nil
+}
+
+// itemsRemoved refuses a resumed run whose dataset (of n items, all
+// stored now) lacks an item the run stored before: the generations are
+// made for the dataset's items, so that item's would be left missing in a
+// run that ends done. It is an input error matching store.ErrInputChanged.
+func (x *executor) itemsRemoved(ctx context.Context, n int) error {
+	stored := 0
+	for _, err := range x.run.Items(ctx) {
+		if err != nil {
+			return err
+		}
+		stored++
+	}
+	if stored <= n {
+		return nil
+	}
+	ids := make(map[string]bool, n) // only now: the run cannot go on anyway
+	for it, err := range x.items() {
+		if err != nil {
+			return err
+		}
+		ids[it.ID] = true
+	}
+	missing := ""
+	for it, err := range x.run.Items(ctx) {
+		if err != nil {
+			return err
+		}
+		if !ids[it.ID] {
+			missing = it.ID
+			break
+		}
+	}
+	return inputError{fmt.Errorf("dataset %s: the run stored %d item(s) this file no longer has (the first: %q), whose outputs would be left missing (%w: items removed): the dataset changed since the run started; start a new run",
+		x.cfg.Path(x.dataset.File), stored-n, missing, store.ErrInputChanged)}
 }
 
 // finish records how the run ended, and maps err for the caller.
