@@ -290,3 +290,97 @@ scoring: {import: "%s", layer: 3}
 		t.Errorf("a new run: %v, %d teacher calls in all", err, fs.Calls())
 	}
 }
+
+// TestExecute_GenerateProvenance: the generated dataset (finished or
+// partial) is kept only for the teacher config and sources file that made
+// it: a new run after either changed makes it again, and a resume after
+// the sources changed is an input error naming them.
+func TestExecute_GenerateProvenance(t *testing.T) {
+	orttest.Require(t)
+	ctx := context.Background()
+	fs := faultserver.New(faultserver.OK, faultserver.BadRequest) // the second call fails, once
+	defer fs.Close()
+	dir := t.TempDir()
+	ckpt, err := filepath.Abs("../testdata/bertscore/tiny-mbert")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config := func(temperature string) *experiment.Config {
+		t.Helper()
+		write("exp.yaml", fmt.Sprintf(`
+generate:
+  sources: {file: src.txt}
+  runner: teacher
+  temperature: %s
+to: Chinese
+runners:
+  - {name: teacher, spec: "openai-compatible:fault-model@%s/v1", concurrency: 1, retries: 1}
+  - {name: student, spec: "replay:var.jsonl"}
+variations: [{name: student, runner: student}]
+scoring: {import: "%s", layer: 3}
+`, temperature, fs.URL, ckpt))
+		cfg, err := experiment.Load(filepath.Join(dir, "exp.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	write("src.txt", "hello\nthank you\n")
+	write("var.jsonl", `{"id": "L1", "output": "你好"}`+"\n"+`{"id": "L2", "output": "谢谢"}`+"\n")
+	cfg := config("0")
+	out := filepath.Join(dir, "out")
+	generated := filepath.Join(out, experiment.DefaultGeneratedFile)
+	wantSource := func(src string) {
+		t.Helper()
+		b, err := os.ReadFile(generated)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `"id":"L1","source":"`+src+`"`) {
+			t.Errorf("%s does not have the source %q for L1:\n%s", generated, src, b)
+		}
+	}
+
+	// A partial file, then the sources change: both are asked again.
+	if _, err := experiment.Execute(ctx, cfg, experiment.Options{Out: out}); err == nil || fs.Calls() != 2 {
+		t.Fatalf("a failed teacher call: %v, %d calls", err, fs.Calls())
+	}
+	write("src.txt", "good morning\nthank you\n")
+	if _, err := experiment.Execute(ctx, cfg, experiment.Options{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	if fs.Calls() != 4 {
+		t.Errorf("%d teacher calls in all, want 4 (the kept answer was for another source: both asked again)", fs.Calls())
+	}
+	wantSource("good morning")
+
+	// A finished file, then the sources change: a resume refuses.
+	write("src.txt", "good evening\nthank you\n")
+	_, err = experiment.Execute(ctx, cfg, experiment.Options{Out: out, Resume: true})
+	if !errors.Is(err, experiment.ErrInvalidInput) || !strings.Contains(err.Error(), "src.txt") || !strings.Contains(err.Error(), "without --resume") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("a resume after the sources changed: %v; want a one-line input error naming them and the fix", err)
+	}
+	if fs.Calls() != 4 {
+		t.Errorf("the refused resume called the teacher")
+	}
+	// ... and a new run makes it again.
+	if _, err := experiment.Execute(ctx, cfg, experiment.Options{Out: out}); err != nil || fs.Calls() != 6 {
+		t.Fatalf("a new run after the sources changed: %v, %d teacher calls in all, want 6", err, fs.Calls())
+	}
+	wantSource("good evening")
+
+	// The same sources, the same teacher config: the file is used as it is.
+	if _, err := experiment.Execute(ctx, cfg, experiment.Options{Out: out}); err != nil || fs.Calls() != 6 {
+		t.Fatalf("a new run of the same config: %v, %d teacher calls in all, want 6", err, fs.Calls())
+	}
+	// Another teacher temperature: made again.
+	if _, err := experiment.Execute(ctx, config("0.5"), experiment.Options{Out: out}); err != nil || fs.Calls() != 8 {
+		t.Fatalf("a new run with another teacher temperature: %v, %d teacher calls in all, want 8", err, fs.Calls())
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -43,18 +46,35 @@ func (x *executor) teacher(ctx context.Context) error {
 	g := x.cfg.Generate
 	final := filepath.Join(x.out, g.File)
 	x.dataset = &Dataset{File: absPath(final), Format: string(dataset.JSONL)}
-	if st, err := os.Stat(final); err == nil && st.Mode().IsRegular() {
-		return nil
-	}
 	partial := final + PartialSuffix
-	done, keep, err := readPartial(partial)
-	if err != nil {
-		return err
-	}
 	var spec Runner
 	for _, r := range x.cfg.Runners {
 		if r.Name == g.Runner {
 			spec = r
+		}
+	}
+	p := x.teacherPrompt()
+	made, err := x.teacherSource(spec, p)
+	if err != nil {
+		return err
+	}
+	if err := x.checkSource(final, partial, made); err != nil {
+		return err
+	}
+	if st, err := os.Stat(final); err == nil && st.Mode().IsRegular() {
+		return nil
+	}
+	done, keep, err := readPartial(partial)
+	if err != nil {
+		return err
+	}
+	if keep == 0 {
+		b, err := json.Marshal(made)
+		if err == nil {
+			err = outfile.WriteFile(final+SourceSuffix, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("generate.file: %w", err)
 		}
 	}
 	r, err := factory.New(x.cfg.resolveSpec(spec.Spec), factory.Options{
@@ -65,7 +85,6 @@ func (x *executor) teacher(ctx context.Context) error {
 	if err != nil {
 		return runnerError(g.Runner, err)
 	}
-	p := x.teacherPrompt()
 	tmpl, err := prompt.Parse(p.Name, p.Template)
 	if err != nil {
 		return inputError{err}
@@ -165,6 +184,87 @@ func (x *executor) teacher(ctx context.Context) error {
 		return fmt.Errorf("generate.file: %w", err)
 	}
 	fmt.Fprintf(x.stderr, "bertbench: the teacher %s made the references: %s\n", g.Runner, final)
+	return nil
+}
+
+// SourceSuffix ends the name of the file beside a generated dataset
+// (and its partial file) that records what made it: teacherSource, as
+// JSON.
+const SourceSuffix = ".source.json"
+
+// teacherSource is what a generated dataset is made from: the teacher's
+// config (the generate block, the runner's spec and mode, the prompt and
+// the target language) and the sources file's contents, as hashes.
+type teacherSource struct {
+	Teacher string `json:"teacher"`
+	Sources string `json:"sources_sha256"`
+}
+
+// teacherSource hashes what the teacher makes the dataset from now.
+func (x *executor) teacherSource(spec Runner, p Prompt) (teacherSource, error) {
+	g := x.cfg.Generate
+	b, err := json.Marshal(struct {
+		Generate   *Generate
+		Spec, Mode string
+		Prompt     Prompt
+		To         string
+	}{g, spec.Spec, spec.Mode, p, x.cfg.To})
+	if err != nil {
+		return teacherSource{}, fmt.Errorf("generate: %w", err)
+	}
+	teacher := sha256.Sum256(b)
+	f, err := os.Open(x.cfg.Path(g.Sources.File))
+	if err != nil {
+		return teacherSource{}, datasetError(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return teacherSource{}, fmt.Errorf("generate.sources: %w", err)
+	}
+	return teacherSource{Teacher: hex.EncodeToString(teacher[:]), Sources: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// checkSource compares what made the generated dataset there is (the
+// finished file or the partial one) with made. When they differ (or the
+// record is missing), a new run removes the files to make them again;
+// a resume refuses, as the run's references would be another teacher's,
+// or a mix.
+func (x *executor) checkSource(final, partial string, made teacherSource) error {
+	var there []string
+	for _, p := range []string{final, partial} {
+		if _, err := os.Lstat(p); err == nil {
+			there = append(there, p)
+		}
+	}
+	if len(there) == 0 {
+		return nil
+	}
+	var was teacherSource
+	b, err := os.ReadFile(final + SourceSuffix)
+	if err == nil {
+		err = json.Unmarshal(b, &was)
+	}
+	var what string
+	switch {
+	case err != nil:
+		what = "nothing records what made it"
+	case was == made:
+		return nil
+	case was.Teacher != made.Teacher:
+		what = "generate (its runner, prompt or parameters) changed since it was made"
+	default:
+		what = fmt.Sprintf("the sources file %s changed since it was made", x.cfg.Path(x.cfg.Generate.Sources.File))
+	}
+	if x.opts.Resume {
+		return inputError{fmt.Errorf("generate: %s: %s, so the run's references would not be this teacher's; run without --resume to make it again in a new run", there[0], what)}
+	}
+	for _, p := range append(there, final+SourceSuffix) {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("generate.file: %w", err)
+		}
+	}
+	fmt.Fprintf(x.stderr, "bertbench: %s: %s; the teacher makes it again\n", there[0], what)
 	return nil
 }
 
