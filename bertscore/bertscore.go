@@ -187,10 +187,11 @@ type ScorerOptions struct {
 	Baseline      *scorer.Baseline
 	BaselineTable scorer.BaselineTable
 	Lang          string
-	// BatchTokens, ChunkTokens, Threads and Progress are the scorer's (see
-	// scorer.Options); Threads 0 is the Model's.
+	// BatchTokens, ChunkTokens, Threads, Progress and OnBatch are the
+	// scorer's (see scorer.Options); Threads 0 is the Model's.
 	BatchTokens, ChunkTokens, Threads int
 	Progress                          func(done, total int)
+	OnBatch                           func(time.Duration)
 }
 
 // Scorer makes a scorer on the model's encoder session and tokenizer. The
@@ -208,6 +209,7 @@ func (m *Model) Scorer(o ScorerOptions) (*scorer.Scorer, error) {
 		Model: m.resolved.Name, Layer: m.layer,
 		IDF: o.IDF, IDFTable: o.IDFTable, Baseline: b,
 		BatchTokens: o.BatchTokens, ChunkTokens: o.ChunkTokens, Threads: threads, Progress: o.Progress,
+		OnBatch: o.OnBatch,
 	})
 	if err != nil {
 		return nil, err

@@ -115,6 +115,10 @@ type Options struct {
 	// number of pairs scored so far and the total (0 for a stream, whose
 	// length is not known).
 	Progress func(done, total int)
+	// OnBatch, when set, is called from the scoring goroutine after each
+	// encoder run with its wall time (the runs Stats.Encode adds up), for
+	// latency percentiles.
+	OnBatch func(time.Duration)
 }
 
 // Pair is one candidate with its references (at least one), as Stream
@@ -931,7 +935,8 @@ func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int
 		}
 		start := time.Now()
 		out, err := safeEncodeHidden(ctx, s.enc, Batch{IDs: batchIDs, Pad: s.tok.PadID()})
-		st.Encode += time.Since(start)
+		took := time.Since(start)
+		st.Encode += took
 		if err != nil {
 			if ctx.Err() != nil {
 				return arena, 0, ctx.Err()
@@ -940,6 +945,9 @@ func (s *Scorer) embed(ctx context.Context, c *chunk, arena []float32, total int
 		}
 		st.Batches++
 		st.PaddedTokens += len(b) * out.Seq
+		if s.opts.OnBatch != nil {
+			s.opts.OnBatch(took)
+		}
 		if hidden == 0 {
 			hidden = out.Dim
 			arena = growArena(arena, c.tokens*hidden, s.opts.ChunkTokens*hidden)

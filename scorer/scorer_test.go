@@ -621,3 +621,29 @@ func TestTruncatedCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestOnBatch: OnBatch is called once per encoder run, with durations
+// that add up to at most Stats.Encode.
+func TestOnBatch(t *testing.T) {
+	g := fixture.ReadGolden(t, "tiny-mbert")
+	cands, refs := benchCorpus(t, "tiny-mbert", 200)
+	var runs []time.Duration
+	s := newFixtureScorer(t, "tiny-mbert", g, false, false, func(o *scorer.Options, _ *scorer.Tokenizer) {
+		o.BatchTokens = 64
+		o.OnBatch = func(d time.Duration) { runs = append(runs, d) }
+	})
+	res, err := s.Score(context.Background(), cands, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != res.Stats.Batches || len(runs) < 2 {
+		t.Fatalf("OnBatch called %d times, Stats.Batches %d (want equal, at least 2)", len(runs), res.Stats.Batches)
+	}
+	var sum time.Duration
+	for _, d := range runs {
+		sum += d
+	}
+	if sum > res.Stats.Encode {
+		t.Errorf("batch times add up to %v, more than Stats.Encode %v", sum, res.Stats.Encode)
+	}
+}
