@@ -1,0 +1,182 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/bertbench/bertbench/bertscore"
+	"github.com/bertbench/bertbench/models"
+)
+
+// ErrInvalidInput marks errors caused by the caller's options.
+var ErrInvalidInput = errors.New("invalid input")
+
+// Options says what to benchmark.
+type Options struct {
+	// Model is the model folder to open (once; its load is Result.Load).
+	Model *models.Resolved
+	// Open are the model's options: device, precision (TF32), threads.
+	Open bertscore.Options
+	// Scorer are the scorer's options (batch budget, threads); its
+	// OnBatch and Progress are the benchmark's own.
+	Scorer bertscore.ScorerOptions
+	// Cands and Refs are the pairs scored by every run (see Synthetic).
+	Cands []string
+	Refs  [][]string
+	// Warmup runs are scored first and not measured; then Runs (at least
+	// one) are.
+	Warmup, Runs int
+	// Progress, when set, is called with the pairs scored so far over all
+	// the runs, warm-up included, and their total.
+	Progress func(done, total int)
+}
+
+// RunStats is one measured scoring of the pairs.
+type RunStats struct {
+	// Total is the Score call's wall time; Tokenize, Encode and Match its
+	// stages' (scorer.Stats: tokenizing overlaps encoding, so they may
+	// add up to more than Total).
+	Total, Tokenize, Encode, Match time.Duration
+	// Sentences and Tokens are the distinct sentences the encoder ran and
+	// their tokens; PaddedTokens its input, padding included; Batches its
+	// runs.
+	Sentences, Tokens, PaddedTokens, Batches int
+}
+
+// Result is a benchmark's outcome.
+type Result struct {
+	// Model names the model; Device and Precision are what the encoder
+	// really ran on and in ("cpu", "cuda:0"; "fp32", "fp32+tf32").
+	Model, Device, Precision string
+	// Pairs is the number of pairs each run scored.
+	Pairs int
+	// Warmup is the number of unmeasured runs; Runs the measured ones.
+	Warmup int
+	Runs   []RunStats
+	// Load is how long opening the model took.
+	Load time.Duration
+	// Batches holds every measured encoder run's wall time, sorted.
+	Batches []time.Duration
+	// PeakRSSBytes is the process's peak resident set size after the runs
+	// (0 when not known): the model, the runtime and the scoring.
+	PeakRSSBytes int64
+}
+
+// Sum adds up the measured runs.
+func (r *Result) Sum() RunStats {
+	var s RunStats
+	for _, x := range r.Runs {
+		s.Total += x.Total
+		s.Tokenize += x.Tokenize
+		s.Encode += x.Encode
+		s.Match += x.Match
+		s.Sentences += x.Sentences
+		s.Tokens += x.Tokens
+		s.PaddedTokens += x.PaddedTokens
+		s.Batches += x.Batches
+	}
+	return s
+}
+
+// PairsPerSecond is the pairs scored per second of scoring, over the
+// measured runs.
+func (r *Result) PairsPerSecond() float64 {
+	return perSecond(r.Pairs*len(r.Runs), r.Sum().Total)
+}
+
+// TokensPerSecond is the tokens encoded per second of scoring.
+func (r *Result) TokensPerSecond() float64 {
+	s := r.Sum()
+	return perSecond(s.Tokens, s.Total)
+}
+
+// PaddingEfficiency is the share of the encoder's input that is real
+// tokens: Tokens / PaddedTokens (0 with no batches).
+func (r *Result) PaddingEfficiency() float64 {
+	s := r.Sum()
+	if s.PaddedTokens == 0 {
+		return 0
+	}
+	return float64(s.Tokens) / float64(s.PaddedTokens)
+}
+
+// BatchPercentile is the q-th quantile (0..1, nearest rank) of the
+// measured encoder runs' wall times (0 with none).
+func (r *Result) BatchPercentile(q float64) time.Duration {
+	n := len(r.Batches)
+	if n == 0 {
+		return 0
+	}
+	i := int(q*float64(n)+0.999999) - 1
+	return r.Batches[min(max(i, 0), n-1)]
+}
+
+func perSecond(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// Run opens the model, scores the pairs Warmup + Runs times and
+// measures the Runs.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Model == nil {
+		return nil, fmt.Errorf("bench: no model: %w", ErrInvalidInput)
+	}
+	if len(o.Cands) == 0 || len(o.Cands) != len(o.Refs) {
+		return nil, fmt.Errorf("bench: %d candidates and %d reference lists (want as many, at least one): %w", len(o.Cands), len(o.Refs), ErrInvalidInput)
+	}
+	if o.Runs < 1 || o.Warmup < 0 {
+		return nil, fmt.Errorf("bench: %d runs after %d warm-up runs (want at least 1, and warm-up not negative): %w", o.Runs, o.Warmup, ErrInvalidInput)
+	}
+	start := time.Now()
+	m, err := bertscore.OpenResolved(ctx, o.Model, o.Open)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	load := time.Since(start)
+	var batches []time.Duration
+	measuring := false
+	so := o.Scorer
+	so.OnBatch = func(d time.Duration) {
+		if measuring {
+			batches = append(batches, d)
+		}
+	}
+	res := &Result{Model: m.Name(), Pairs: len(o.Cands), Warmup: o.Warmup, Load: load}
+	total := len(o.Cands) * (o.Warmup + o.Runs)
+	for i := range o.Warmup + o.Runs {
+		so.Progress = nil
+		if o.Progress != nil {
+			base := i * len(o.Cands)
+			so.Progress = func(done, _ int) { o.Progress(base+done, total) }
+		}
+		s, err := m.Scorer(so)
+		if err != nil {
+			return nil, err
+		}
+		measuring = i >= o.Warmup
+		out, err := s.Score(ctx, o.Cands, o.Refs)
+		if err != nil {
+			return nil, err
+		}
+		res.Device, res.Precision = out.Config.Runtime.Device, out.Config.Runtime.Precision
+		if !measuring {
+			continue
+		}
+		st := out.Stats
+		res.Runs = append(res.Runs, RunStats{
+			Total: st.Wall, Tokenize: st.Tokenize, Encode: st.Encode, Match: st.Match,
+			Sentences: st.Sentences, Tokens: st.Tokens, PaddedTokens: st.PaddedTokens, Batches: st.Batches,
+		})
+	}
+	slices.Sort(batches)
+	res.Batches = batches
+	res.PeakRSSBytes = peakRSS()
+	return res, nil
+}
