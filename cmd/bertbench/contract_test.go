@@ -47,6 +47,7 @@ func TestUsageContract(t *testing.T) {
 		"runs show":       {badValue: []string{"--config=yes"}, wantBad: "for --config: want true or false"},
 		"runs export":     {badValue: []string{"--format", "xml"}, wantBad: `invalid value "xml" for --format: want jsonl or csv`},
 		"compare":         {badValue: []string{"--resamples", "many", "r1"}, wantBad: `invalid value "many" for --resamples: want a whole number`, missing: []string{}, wantMissing: "compare: want at least one side"},
+		"bench scorer":    {badValue: []string{"--pairs", "x"}, wantBad: `invalid value "x" for --pairs: want a whole number`, missing: []string{"-r", refs}, wantMissing: "-c and -r go together"},
 		"report":          {badValue: []string{"--seed", "x"}, wantBad: `invalid value "x" for --seed: want a whole number`},
 	}
 	app := newApp(strings.NewReader(""), &strings.Builder{}, &strings.Builder{})

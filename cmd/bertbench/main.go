@@ -85,6 +85,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			compareCommand(),
 			reportCommand(),
 			generateCommand(),
+			benchCommand(),
 		},
 		// Without a command, show the help; an unknown command is a usage
 		// error (exit 2).
