@@ -57,8 +57,7 @@ time.
 Exit status: 0 ok, 1 runtime failure, 2 usage or input error, 3 a
 threshold failed (the report is written first).`,
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "store", Aliases: []string{"s"}, Value: ".", TakesFile: true,
-				Usage: "the experiment's output `DIR` (its " + store.FileName + ") or the store FILE"},
+			newStoreFlag(),
 			&cli.StringFlag{Name: "baseline", Aliases: []string{"b"}, Usage: "the reference side, `RUN[:VARIATION]` (default: the first side)"},
 			&cli.StringFlag{Name: "scoring", Usage: "compare the scores of the scoring configuration `HASH` (or a prefix; default: the one the runs share)"},
 		}, append(append(reportFlags(), resamplingFlags()...), gateFlags()...)...),

@@ -52,8 +52,7 @@ file with charts and a per-item table).
 Exit status: 0 ok, 1 runtime failure, 2 usage or input error, 3 a
 threshold failed (the report is written first).`,
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "store", Aliases: []string{"s"}, Value: ".", TakesFile: true,
-				Usage: "the experiment's output `DIR` (its " + store.FileName + ") or the store FILE"},
+			newStoreFlag(),
 			&cli.StringFlag{Name: "baseline", Aliases: []string{"b"}, Usage: "the reference `VARIATION` of the run, or RUN:VARIATION (default: the run's first variation)"},
 			&cli.StringFlag{Name: "scoring", Usage: "report the scores of the scoring configuration `HASH` (or a prefix; default: the run's only one)"},
 		}, append(append(reportFlags(), resamplingFlags()...), gateFlags()...)...),

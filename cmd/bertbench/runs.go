@@ -30,11 +30,17 @@ type runsOptions struct {
 	format, output string
 }
 
+// newStoreFlag is --store of the commands that read a results store (runs,
+// compare, report).
+func newStoreFlag() cli.Flag {
+	return &cli.StringFlag{Name: "store", Aliases: []string{"s"}, Value: ".", TakesFile: true,
+		Usage: "the experiment's output `DIR` (its " + store.FileName + ") or the store FILE"}
+}
+
 // runsCommand is `bertbench runs`: read the results store an experiment
 // wrote (list, show, export). Nothing here calls a model or writes the store.
 func runsCommand() *cli.Command {
-	storeFlag := &cli.StringFlag{Name: "store", Aliases: []string{"s"}, Value: ".", TakesFile: true,
-		Usage: "the experiment's output `DIR` (its " + store.FileName + ") or the store FILE"}
+	storeFlag := newStoreFlag()
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print JSON"}
 	opts := func(c *cli.Context, name string, takesRun bool) (runsOptions, error) {
 		o := runsOptions{store: c.String("store"), json: c.Bool("json"), config: c.Bool("config"), format: c.String("format"), output: c.String("output")}
