@@ -36,9 +36,9 @@ type item struct {
 	refs []string
 }
 
-// check refuses inputs that cannot be planned or read, before any is
+// Check refuses inputs that cannot be planned or read, before any is
 // opened.
-func (in Inputs) check() error {
+func (in Inputs) Check() error {
 	if in.Cands == "" {
 		return inputf(nil, "no candidates: give them with -c FILE")
 	}

@@ -45,7 +45,7 @@ type MakeOptions struct {
 // and, with idf, the idf table over every reference.
 func Make(ctx context.Context, o MakeOptions) (*Plan, error) {
 	in := o.Inputs
-	if err := in.check(); err != nil {
+	if err := in.Check(); err != nil {
 		return nil, err
 	}
 	if (o.Shards > 0) == (o.ShardSize > 0) || o.Shards < 0 || o.ShardSize < 0 {

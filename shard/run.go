@@ -14,6 +14,7 @@ import (
 	"iter"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/bertbench/bertbench/bertscore"
 	"github.com/bertbench/bertbench/internal/outfile"
@@ -264,7 +265,12 @@ func (p *Plan) score(ctx context.Context, i int, s *scorer.Scorer, progress func
 	w := bufio.NewWriterSize(io.MultiWriter(f, sum), 64<<10)
 	var bytesOut int64
 	items := sha256.New()
-	var ids []string // the ids of the pairs handed to the scorer, not yet written
+	// The ids of the pairs handed to the scorer and not yet written: the
+	// scorer reads pairs on one goroutine and hands scores back on another.
+	var (
+		mu  sync.Mutex
+		ids []string
+	)
 	count := 0
 	pairs := func(yield func(scorer.Pair, error) bool) {
 		for it, err := range p.shardItems(i) {
@@ -274,7 +280,9 @@ func (p *Plan) score(ctx context.Context, i int, s *scorer.Scorer, progress func
 			}
 			d := it.digest()
 			items.Write(d[:])
+			mu.Lock()
 			ids = append(ids, it.id)
+			mu.Unlock()
 			count++
 			if !yield(scorer.Pair{Cand: it.cand, Refs: it.refs}, nil) {
 				return
@@ -284,12 +292,16 @@ func (p *Plan) score(ctx context.Context, i int, s *scorer.Scorer, progress func
 	line := make([]byte, 0, 256)
 	written := 0
 	res, err := s.Stream(ctx, pairs, func(c scorer.Chunk) error {
+		mu.Lock()
+		chunkIDs := ids[:len(c.Pairs)]
+		ids = ids[len(c.Pairs):]
+		mu.Unlock()
 		for k, prf := range c.Pairs {
 			b, err := prf.MarshalJSON()
 			if err != nil {
 				return err
 			}
-			id, err := json.Marshal(ids[k])
+			id, err := json.Marshal(chunkIDs[k])
 			if err != nil {
 				return err
 			}
@@ -307,7 +319,6 @@ func (p *Plan) score(ctx context.Context, i int, s *scorer.Scorer, progress func
 			}
 			written++
 		}
-		ids = ids[len(c.Pairs):]
 		if progress != nil {
 			progress(written, sh.Count)
 		}

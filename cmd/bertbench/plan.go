@@ -66,6 +66,10 @@ func runPlan(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) e
 	case cCtx.String("out") == "":
 		return usagef("plan: missing --out DIR (the plan's folder)")
 	}
+	in := shard.Inputs{Cands: cCtx.String("cands"), Refs: refFiles, Field: cCtx.String("field"), IDField: cCtx.String("id-field")}
+	if err := in.Check(); err != nil {
+		return classifyErr("plan", err)
+	}
 	spec := cCtx.String("model")
 	model, err := resolve(cCtx, spec, cCtx.String("lang"))
 	if err != nil {
@@ -91,7 +95,7 @@ func runPlan(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) e
 	}
 	dev, _ := onnxrt.ParseDevice(cCtx.String("device")) // checked
 	p, err := shard.Make(cCtx.Context, shard.MakeOptions{
-		Inputs: shard.Inputs{Cands: cCtx.String("cands"), Refs: refFiles, Field: cCtx.String("field"), IDField: cCtx.String("id-field")},
+		Inputs: in,
 		Model:  m,
 		Scoring: shard.Scoring{Model: spec, ModelDir: isDir, Lang: cCtx.String("lang"), Layer: cCtx.Int("layer"),
 			Device: dev.String(), TF32: cCtx.Bool("tf32"), Threads: cCtx.Int("threads"), BatchTokens: cCtx.Int("batch-tokens")},
