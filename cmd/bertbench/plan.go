@@ -39,8 +39,9 @@ Then run each shard, anywhere that sees DIR and the inputs at the same
 relative place:  bertbench score --plan DIR/plan.json --shard I  (or
 --shard-from-env in a Slurm job array or a Kubernetes Indexed Job), and
 put them together:  bertbench merge DIR/plan.json. The merged output is
-byte for byte what bertbench score prints for the whole input. Inputs from
-a results store are not planned yet: export them (bertbench runs export).`,
+byte for byte what bertbench score prints for the whole input. A run in a
+results store is not planned yet: plan its translation results file
+(--field output) against the dataset.`,
 		Flags: append(scoringFlags(refs),
 			&cli.IntFlag{Name: "shards", Usage: "cut the job into `N` shards of (nearly) equal size"},
 			&cli.IntFlag{Name: "shard-size", Usage: "cut the job into shards of `K` items (the last one smaller)"},
