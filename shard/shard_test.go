@@ -325,3 +325,39 @@ func TestMergeRefuses(t *testing.T) {
 		t.Errorf("a shard on cuda:0 in fp32: %v, warnings %q, hash %s", err, m.Warnings, m.Result.Hash)
 	}
 }
+
+// TestPlanForCUDA: a plan for CUDA is made on the CPU (a login node has
+// no GPU) and names the device its shards run on; a shard run on the CPU
+// instead computes in exact float32 too, so it gives the plan's scores
+// (SameScores), and its results are named by the device that ran.
+func TestPlanForCUDA(t *testing.T) {
+	orttest.Require(t)
+	dir := t.TempDir()
+	in, _, _ := corpus(t, dir, 30, 3)
+	model := fixture.Dir(t, "tiny-mbert")
+	m, err := bertscore.Open(context.Background(), model, bertscore.Options{Layer: 4, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	p, err := shard.Make(context.Background(), shard.MakeOptions{Inputs: in, Model: m,
+		Scoring: shard.Scoring{Model: model, ModelDir: true, Layer: 4, Device: "cuda:0", Threads: 1}, Shards: 2, Dir: filepath.Join(dir, "job")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Device() != "cuda:0" || p.DeviceKind() != "cuda" || p.Config.Runtime.Device != "cuda:0" || !strings.Contains(p.Hash, "provider=cuda,fp32") {
+		t.Fatalf("a CUDA plan: device %s (%s), config %+v, hash %s", p.Device(), p.DeviceKind(), p.Config.Runtime, p.Hash)
+	}
+	for i := range 2 {
+		if _, _, err := p.Run(context.Background(), i, shard.RunOptions{Open: openModel, Device: "cpu"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged, err := p.Merge(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(merged.Result.Hash, "provider=cpu,fp32") || len(merged.Warnings) != 0 {
+		t.Errorf("shards run on the CPU: hash %s, warnings %q", merged.Result.Hash, merged.Warnings)
+	}
+}
