@@ -3,6 +3,7 @@ package shard
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -209,8 +210,8 @@ func (p *Plan) scorer(ctx context.Context, o RunOptions) (openScorer, error) {
 	if o.Device != "" {
 		sc.Device, sc.TF32 = o.Device, o.TF32
 	}
-	sc.Threads = cmpOr(o.Threads, sc.Threads)
-	sc.BatchTokens = cmpOr(o.BatchTokens, sc.BatchTokens)
+	sc.Threads = cmp.Or(o.Threads, sc.Threads)
+	sc.BatchTokens = cmp.Or(o.BatchTokens, sc.BatchTokens)
 	dev, err := onnxrt.ParseDevice(sc.Device)
 	if err != nil {
 		return openScorer{}, asInput(fmt.Errorf("device: %w", err))
@@ -244,13 +245,6 @@ func (p *Plan) scorer(ctx context.Context, o RunOptions) (openScorer, error) {
 			spec, got.Hash(), p.Path(), p.Hash)
 	}
 	return openScorer{scorer: s, model: m}, nil
-}
-
-func cmpOr(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // score scores shard i with s into its files.
