@@ -21,9 +21,12 @@ type MakeOptions struct {
 	// not encode) with Scoring's lang and layer; it gives the Config.
 	Model *bertscore.Model
 	// Scoring records how shards open the model (Model, ModelDir, Lang,
-	// Layer, Device, TF32, Threads, BatchTokens); a ModelDir path is
-	// stored relative to the plan's folder.
+	// Layer, Device, TF32, BatchTokens); a ModelDir path is stored
+	// relative to the plan's folder.
 	Scoring Scoring
+	// Threads is the planning's tokenizer threads (0: every CPU); shards
+	// choose their own.
+	Threads int
 	// IDF weighs tokens by idf over every reference of the job; IDFTable
 	// gives the table instead.
 	IDF      bool
@@ -76,7 +79,7 @@ func Make(ctx context.Context, o MakeOptions) (*Plan, error) {
 		p.Refs = append(p.Refs, f)
 	}
 	base, err := o.Model.Scorer(bertscore.ScorerOptions{IDFTable: o.IDFTable, Rescale: o.Rescale, Baseline: o.Baseline,
-		BaselineTable: o.BaselineTable, Lang: o.Scoring.Lang, BatchTokens: o.Scoring.BatchTokens, Threads: o.Scoring.Threads})
+		BaselineTable: o.BaselineTable, Lang: o.Scoring.Lang, BatchTokens: o.Scoring.BatchTokens, Threads: o.Threads})
 	if err != nil {
 		return nil, asModelErr(err)
 	}

@@ -82,9 +82,8 @@ type Scoring struct {
 	Layer  int    `json:"layer,omitempty"`
 	Device string `json:"device"`
 	TF32   bool   `json:"tf32,omitempty"`
-	// Threads and BatchTokens are score's --threads and --batch-tokens
-	// (they do not change a score).
-	Threads     int `json:"threads,omitempty"`
+	// BatchTokens is score's --batch-tokens (it does not change a score).
+	// Threads are each machine's own: a shard's --threads, not the plan's.
 	BatchTokens int `json:"batch_tokens,omitempty"`
 }
 

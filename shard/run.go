@@ -67,7 +67,8 @@ type RunOptions struct {
 	// the plan's scores (scorer.Config.SameScores).
 	Device string
 	TF32   bool
-	// Threads and BatchTokens, when set, replace the plan's.
+	// Threads is the shard's CPU threads (0: every CPU it may use);
+	// BatchTokens, when set, replaces the plan's.
 	Threads, BatchTokens int
 	// Progress, when set, is called with the pairs scored so far and the
 	// shard's count.
@@ -210,7 +211,6 @@ func (p *Plan) scorer(ctx context.Context, o RunOptions) (openScorer, error) {
 	if o.Device != "" {
 		sc.Device, sc.TF32 = o.Device, o.TF32
 	}
-	sc.Threads = cmp.Or(o.Threads, sc.Threads)
 	sc.BatchTokens = cmp.Or(o.BatchTokens, sc.BatchTokens)
 	dev, err := onnxrt.ParseDevice(sc.Device)
 	if err != nil {
@@ -223,11 +223,11 @@ func (p *Plan) scorer(ctx context.Context, o RunOptions) (openScorer, error) {
 	if o.Open == nil {
 		return openScorer{}, errors.New("shard: no model opener")
 	}
-	m, err := o.Open(ctx, spec, bertscore.Options{Lang: sc.Lang, Layer: sc.Layer, Device: dev, TF32: sc.TF32, Threads: sc.Threads})
+	m, err := o.Open(ctx, spec, bertscore.Options{Lang: sc.Lang, Layer: sc.Layer, Device: dev, TF32: sc.TF32, Threads: o.Threads})
 	if err != nil {
 		return openScorer{}, asModelErr(err)
 	}
-	opts := bertscore.ScorerOptions{Rescale: p.Baseline != nil, Baseline: p.Baseline, BatchTokens: sc.BatchTokens, Threads: sc.Threads}
+	opts := bertscore.ScorerOptions{Rescale: p.Baseline != nil, Baseline: p.Baseline, BatchTokens: sc.BatchTokens, Threads: o.Threads}
 	if p.Config.Score.IDF == scorer.IDFTableGiven {
 		opts.IDFTable = p.idf
 	}

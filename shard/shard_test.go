@@ -116,8 +116,8 @@ func newJob(t *testing.T, n, shards int, seed uint64) *job {
 	}
 	p, err := shard.Make(context.Background(), shard.MakeOptions{
 		Inputs: in, Model: m,
-		Scoring: shard.Scoring{Model: model, ModelDir: true, Layer: 4, Device: "cpu", Threads: 1},
-		IDF:     true, Rescale: true, BaselineTable: table,
+		Scoring: shard.Scoring{Model: model, ModelDir: true, Layer: 4, Device: "cpu"}, Threads: 1,
+		IDF: true, Rescale: true, BaselineTable: table,
 		Shards: shards, Dir: filepath.Join(dir, "job"),
 	})
 	if err != nil {
@@ -146,7 +146,7 @@ func (j *job) whole(t *testing.T) *scorer.Result {
 
 func (j *job) run(t *testing.T, i int) {
 	t.Helper()
-	if _, already, err := j.plan.Run(context.Background(), i, shard.RunOptions{Open: openModel}); err != nil || already {
+	if _, already, err := j.plan.Run(context.Background(), i, shard.RunOptions{Open: openModel, Threads: 1}); err != nil || already {
 		t.Fatalf("shard %d: %v (already done: %v)", i, err, already)
 	}
 }
@@ -219,7 +219,7 @@ func TestRunRefusesChangedInput(t *testing.T) {
 	in := j.plan.Inputs()
 	b, _ := os.ReadFile(in.Refs[0])
 	write(t, in.Refs[0], strings.Replace(string(b), "item-00003", "item-00003x", 1))
-	_, _, err := j.plan.Run(context.Background(), 0, shard.RunOptions{Open: openModel})
+	_, _, err := j.plan.Run(context.Background(), 0, shard.RunOptions{Open: openModel, Threads: 1})
 	if !errors.Is(err, shard.ErrInputChanged) || !strings.Contains(err.Error(), "items.jsonl changed since the plan") {
 		t.Errorf("changed input: %v", err)
 	}
@@ -341,7 +341,7 @@ func TestPlanForCUDA(t *testing.T) {
 	}
 	defer m.Close()
 	p, err := shard.Make(context.Background(), shard.MakeOptions{Inputs: in, Model: m,
-		Scoring: shard.Scoring{Model: model, ModelDir: true, Layer: 4, Device: "cuda:0", Threads: 1}, Shards: 2, Dir: filepath.Join(dir, "job")})
+		Scoring: shard.Scoring{Model: model, ModelDir: true, Layer: 4, Device: "cuda:0"}, Threads: 1, Shards: 2, Dir: filepath.Join(dir, "job")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestPlanForCUDA(t *testing.T) {
 		t.Fatalf("a CUDA plan: device %s (%s), config %+v, hash %s", p.Device(), p.DeviceKind(), p.Config.Runtime, p.Hash)
 	}
 	for i := range 2 {
-		if _, _, err := p.Run(context.Background(), i, shard.RunOptions{Open: openModel, Device: "cpu"}); err != nil {
+		if _, _, err := p.Run(context.Background(), i, shard.RunOptions{Open: openModel, Device: "cpu", Threads: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}

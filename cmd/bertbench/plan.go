@@ -99,8 +99,9 @@ func runPlan(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) e
 		Inputs: in,
 		Model:  m,
 		Scoring: shard.Scoring{Model: spec, ModelDir: isDir, Lang: cCtx.String("lang"), Layer: cCtx.Int("layer"),
-			Device: dev.String(), TF32: cCtx.Bool("tf32"), Threads: cCtx.Int("threads"), BatchTokens: cCtx.Int("batch-tokens")},
-		IDF: scoreOpts.IDF, IDFTable: scoreOpts.IDFTable, Rescale: scoreOpts.Rescale, BaselineTable: scoreOpts.BaselineTable,
+			Device: dev.String(), TF32: cCtx.Bool("tf32"), BatchTokens: cCtx.Int("batch-tokens")},
+		Threads: cCtx.Int("threads"),
+		IDF:     scoreOpts.IDF, IDFTable: scoreOpts.IDFTable, Rescale: scoreOpts.Rescale, BaselineTable: scoreOpts.BaselineTable,
 		Shards: n, ShardSize: size, Dir: cCtx.String("out"),
 	})
 	if err != nil {
