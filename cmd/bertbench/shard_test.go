@@ -357,6 +357,17 @@ func TestShardCLIErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	fdir := filepath.Join(dir, "field")
+	if err := os.Mkdir(fdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	field := fieldCorpus(t, fdir, 5, 1)
+	candBytes, err := os.ReadFile(field[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(candBytes)), "\n")
+	short := writeLines(t, fdir, "short.jsonl", lines[:2])
 	t.Setenv("JOB_COMPLETION_INDEX", "")
 	t.Setenv("SLURM_ARRAY_TASK_ID", "")
 	for _, tc := range []struct {
@@ -375,6 +386,8 @@ func TestShardCLIErrors(t *testing.T) {
 		{"too many shards", nil, append(append([]string{"plan"}, args...), "--shards", "31", "--out", filepath.Join(dir, "c")), "--shards 31 is more shards than the 30 items"},
 		{"stdin", nil, []string{"plan", "-c", "-", "-r", args[3], "--shards", "2", "--out", filepath.Join(dir, "d")}, "standard input (-) cannot be planned"},
 		{"shards and size", nil, append(append([]string{"plan"}, args...), "--shards", "2", "--shard-size", "3", "--out", filepath.Join(dir, "e")), "one of them"},
+		{"a candidate missing", nil, append([]string{"plan", "-c", short, "--field", "output", "-r", field[5], "--shards", "2", "--out", filepath.Join(dir, "f")}, scoringArgs(t)...), "has no candidate for item doc0000"},
+		{"no --field", nil, append([]string{"plan", "-c", field[1], "-r", field[5], "--shards", "2", "--out", filepath.Join(dir, "f")}, scoringArgs(t)...), "name the field that holds the candidates with --field"},
 		{"missing shard", func() { os.Remove(pa.DonePath(1)) }, []string{"merge", a},
 			fmt.Sprintf("merge: shard 1 of 3 missing (no %s): run bertbench score --plan %s --shard 1", pa.DonePath(1), a)},
 		{"shard of another plan", func() {
@@ -459,3 +472,4 @@ func childPeak(t *testing.T, args ...string) int64 {
 	}
 	return kib
 }
+
