@@ -472,4 +472,3 @@ func childPeak(t *testing.T, args ...string) int64 {
 	}
 	return kib
 }
-
