@@ -49,6 +49,8 @@ func TestUsageContract(t *testing.T) {
 		"compare":         {badValue: []string{"--resamples", "many", "r1"}, wantBad: `invalid value "many" for --resamples: want a whole number`, missing: []string{}, wantMissing: "compare: want at least one side"},
 		"bench scorer":    {badValue: []string{"--pairs", "x"}, wantBad: `invalid value "x" for --pairs: want a whole number`, missing: []string{"-r", refs}, wantMissing: "-c and -r go together"},
 		"report":          {badValue: []string{"--seed", "x"}, wantBad: `invalid value "x" for --seed: want a whole number`},
+		"plan":            {badValue: []string{"--shards", "x"}, wantBad: `invalid value "x" for --shards: want a whole number`, missing: []string{"-c", refs, "-r", refs, "--shards", "2"}, wantMissing: "plan: missing --out DIR"},
+		"merge":           {missing: []string{}, wantMissing: "merge: want the plan file"},
 	}
 	app := newApp(strings.NewReader(""), &strings.Builder{}, &strings.Builder{})
 	leaves, groups := commandTree(app.Commands, nil)
