@@ -17,6 +17,7 @@ import (
 	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/onnxrt"
 	"github.com/bertbench/bertbench/scorer"
 )
@@ -304,21 +305,21 @@ func TestManifestDefaults(t *testing.T) {
 func TestHashPrecisionFromGraph(t *testing.T) {
 	name := "tiny-roberta"
 	g := fixture.ReadGolden(t, name)
-	for _, fp16 := range []bool{false, true} {
+	for _, p := range modelspec.Precisions {
 		dir := filepath.Join(t.TempDir(), "m")
-		if _, err := models.Import(context.Background(), fixture.Dir(t, name), dir, models.ImportOptions{Layer: g.Meta.NumLayers, FP16: fp16}); err != nil {
+		if _, err := models.Import(context.Background(), fixture.Dir(t, name), dir, models.ImportOptions{Layer: g.Meta.NumLayers, Precision: p}); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Remove(filepath.Join(dir, models.ManifestFile)); err != nil {
 			t.Fatal(err)
 		}
 		s := newScorer(t, open(t, dir, bertscore.Options{}), bertscore.ScorerOptions{})
-		want := map[bool]string{false: ",fp32)", true: ",fp16)"}[fp16]
+		want := "," + string(p) + ")"
 		if !strings.Contains(s.Hash(), want) {
-			t.Errorf("fp16 %v: hash %q lacks %q", fp16, s.Hash(), want)
+			t.Errorf("%s: hash %q lacks %q", p, s.Hash(), want)
 		}
-		if got := s.Config().Runtime.Precision; got != want[1:len(want)-1] {
-			t.Errorf("fp16 %v: precision %q", fp16, got)
+		if got := s.Config().Runtime.Precision; got != string(p) {
+			t.Errorf("%s: precision %q", p, got)
 		}
 	}
 }
