@@ -73,7 +73,12 @@ CUDA 13's cuBLAS, cudart and cuRAND on the library path. It computes in
 strict float32 (scores agree with the CPU's to 1e-5) unless --tf32 is given:
 faster, not exact (hidden states moved by up to 2.6e-3 on an mBERT-size
 model; the hash then says fp32+tf32). The hash names the device and
-precision that really ran.`,
+precision that really ran.
+
+The encoder's precision is the model's, chosen when it was built (models
+import|pull|synth --precision) and read from its graph: ` + precisionBounds + `.
+The hash ends in the precision (",int8)"), so scores of two precisions never
+compare as the same.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "cands", Aliases: []string{"c"}, Usage: "candidate `FILE`, one sentence per line (- = stdin)", TakesFile: true},
 			// -r and --refs are two flags sharing one list (not aliases: the
