@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -10,8 +11,13 @@ import (
 
 // precisionBounds states each build precision's declared fidelity, for
 // help texts.
-var precisionBounds = fmt.Sprintf("fp32 (default; the reference arithmetic), fp16 (for --device cuda: |ΔP|, |ΔR|, |ΔF| <= %g against fp32) or int8 (for the CPU: the encoder layers' weight products dynamically quantised, about 2x faster, |ΔP|, |ΔR|, |ΔF| <= %g against fp32)",
-	modelspec.BoundFP16, modelspec.BoundINT8)
+var precisionBounds = fmt.Sprintf("fp32 (the reference arithmetic), fp16 (for --device cuda: |ΔP|, |ΔR|, |ΔF| <= %s against fp32) or int8 (for the CPU: the encoder layers' weight products dynamically quantised, about 2x faster, |ΔP|, |ΔR|, |ΔF| <= %s against fp32)",
+	shortFloat(modelspec.BoundFP16), shortFloat(modelspec.BoundINT8))
+
+// shortFloat writes a bound as 1e-3, 5e-3.
+func shortFloat(v float64) string {
+	return strings.Replace(fmt.Sprintf("%.0e", v), "e-0", "e-", 1)
+}
 
 // newBuildPrecisionFlags are the --precision flag of the commands that
 // build an encoder, and --fp16, hidden: the old spelling of --precision
