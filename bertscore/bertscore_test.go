@@ -389,3 +389,23 @@ func TestOpenCUDAUnavailable(t *testing.T) {
 		t.Errorf("error %v, want a runtime error naming --device cuda:0 and the missing provider", err)
 	}
 }
+
+// TestOpenInt8OnCUDARefused: an int8 model asked to run on CUDA is an
+// input error saying int8 runs on the CPU, given before any CUDA library
+// is looked for (so it holds on a machine without a GPU too).
+func TestOpenInt8OnCUDARefused(t *testing.T) {
+	orttest.Require(t)
+	dir := filepath.Join(t.TempDir(), "int8")
+	if _, err := models.Import(context.Background(), fixture.Dir(t, "tiny-mbert"), dir, models.ImportOptions{Layer: 3, Precision: modelspec.INT8}); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), onnxrt.CUDAProviderLib)
+	m, err := bertscore.Open(context.Background(), dir, bertscore.Options{Device: onnxrt.Device{Kind: onnxrt.CUDA}, CUDAProvider: missing})
+	if err == nil {
+		m.Close()
+		t.Fatal("no error")
+	}
+	if !bertscore.IsInputError(err) || !strings.Contains(err.Error(), "int8 models run on the CPU (--device cpu)") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error %q, want one line saying int8 runs on the CPU", err)
+	}
+}

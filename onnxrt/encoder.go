@@ -114,6 +114,12 @@ func (r *Runtime) NewEncoder(path string, opts EncoderOptions) (enc *Encoder, er
 		e.inputNames = append(e.inputNames, in.Name)
 		e.idType = append(e.idType, ort.TensorElementDataType(in.Type))
 	}
+	precision := cmp.Or(weightPrecision(&m.Graph), "fp32")
+	if e.cuda && precision == "int8" {
+		// ONNX Runtime's CUDA provider lacks DynamicQuantizeLinear and the
+		// u8 x s8 products: they would run on the CPU between copies.
+		return nil, inputErr(fmt.Errorf("encoder %s: int8 models run on the CPU (--device cpu); for CUDA build the model with --precision fp16 or fp32", path))
+	}
 	dev, err := r.epDevice(opts.Device, opts.CUDAProvider)
 	if err != nil {
 		return nil, err
@@ -124,7 +130,6 @@ func (r *Runtime) NewEncoder(path string, opts EncoderOptions) (enc *Encoder, er
 	}
 	defer so.Destroy()
 	epOpts := map[string]string{}
-	precision := cmp.Or(weightPrecision(&m.Graph), "fp32")
 	if e.cuda {
 		epOpts["use_tf32"] = "0"
 		if opts.TF32 {
