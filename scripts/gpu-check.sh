@@ -8,7 +8,8 @@
 #
 # The check: the golden tests of the packages staged, with
 # BERTBENCH_TEST_DEVICE=cuda (every fixture case, CUDA vs the reference
-# <= 1e-5, TF32 off); then the GPU race: the mBERT-size synthetic model
+# <= 1e-5, TF32 off; fp16 vs fp32 on CUDA within modelspec.BoundFP16,
+# TestPrecisionFidelity*); then the GPU race: the mBERT-size synthetic model
 # (built there with `models synth`, fp32 and fp16) scores the same pairs on
 # the CPU, on CUDA in strict fp32, TF32 and fp16, and with the reference
 # bert_score where the machine has torch; pairs/s, the speed-up over the
@@ -65,7 +66,7 @@ log "GPU: ${gpu:-none seen by nvidia-smi}"
 golden=pass
 while read -r pkg bin; do
   log "golden tests of $pkg on CUDA"
-  if ! (cd "$repo/$pkg" && BERTBENCH_TEST_DEVICE=cuda "$root/tests/$bin" -test.run "${GPU_TEST_RUN:-Golden|TwoScorers|HiddenStates|PaddingInvariance|CUDADevice}" -test.count 1 -test.v) >"$out/golden-${bin%.test}.log" 2>&1; then
+  if ! (cd "$repo/$pkg" && BERTBENCH_TEST_DEVICE=cuda "$root/tests/$bin" -test.run "${GPU_TEST_RUN:-Golden|TwoScorers|HiddenStates|PaddingInvariance|CUDADevice|PrecisionFidelity}" -test.count 1 -test.v) >"$out/golden-${bin%.test}.log" 2>&1; then
     golden=fail
     log "golden tests of $pkg FAILED on CUDA (see golden-${bin%.test}.log)"
   fi

@@ -77,6 +77,11 @@ faster, not exact (hidden states moved by up to 2.6e-3 on an mBERT-size
 model; the hash then says fp32+tf32). The hash names the device and
 precision that really ran.
 
+The encoder's precision is the model's, chosen when it was built (models
+import|pull|synth --precision) and read from its graph: ` + precisionBounds + `.
+The hash ends in the precision (",int8)"), so scores of two precisions never
+compare as the same.
+
 With --plan (see bertbench plan) score scores one shard of a planned job:
 --shard I, or --shard-from-env for a cluster's task index
 ($JOB_COMPLETION_INDEX in a Kubernetes Indexed Job, else
