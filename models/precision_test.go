@@ -13,6 +13,7 @@ import (
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/onnxrt"
+	"github.com/bertbench/bertbench/scorer"
 )
 
 // scoreWith scores cands against refs with the model folder dir on the
@@ -142,5 +143,66 @@ func TestPrecisionFidelityMBERTShape(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInt8ScoresIndependentOfBatching: an int8 model's scores are the same
+// bits whichever sentences share a batch (budgets from one sentence a
+// batch to all of them in one), as fp32's are: its activations are
+// quantised per token, not over the padded batch, so one hash means one
+// set of scores however a run is batched or sharded.
+func TestInt8ScoresIndependentOfBatching(t *testing.T) {
+	orttest.Require(t)
+	dev := orttest.Device(t)
+	if dev.Kind == onnxrt.CUDA {
+		t.Skip("int8 models run on the CPU") // BERTBENCH_TEST_DEVICE=cuda runs the CUDA precisions only
+	}
+	const name = "tiny-mbert"
+	g := fixture.ReadGolden(t, name)
+	var cands []string
+	var refs [][]string
+	for _, c := range g.Cases {
+		cands = append(cands, c.Cands...)
+		refs = append(refs, c.Refs...)
+	}
+	dir := t.TempDir()
+	if _, err := models.Import(context.Background(), fixture.Dir(t, name), dir, models.ImportOptions{Layer: g.Meta.NumLayers, Precision: modelspec.INT8}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := models.ResolveDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := bertscore.OpenResolved(context.Background(), res, bertscore.Options{Device: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var base []scorer.PRF
+	for _, budget := range []int{8192, 64, 1} {
+		s, err := m.Scorer(bertscore.ScorerOptions{BatchTokens: budget})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Score(context.Background(), cands, refs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if base == nil {
+			base = got.Pairs
+			continue
+		}
+		differ := 0
+		for i := range base {
+			if math.Float64bits(got.Pairs[i].F) != math.Float64bits(base[i].F) || math.Float64bits(got.Pairs[i].P) != math.Float64bits(base[i].P) || math.Float64bits(got.Pairs[i].R) != math.Float64bits(base[i].R) {
+				if differ == 0 {
+					t.Errorf("budget %d, pair %d: %+v, budget 8192 %+v", budget, i, got.Pairs[i], base[i])
+				}
+				differ++
+			}
+		}
+		if differ > 0 {
+			t.Errorf("budget %d: %d of %d pairs score other bits than at budget 8192", budget, differ, len(base))
+		}
 	}
 }

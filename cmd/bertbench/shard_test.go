@@ -244,6 +244,26 @@ func TestIndexedJobContract(t *testing.T) {
 	compareMerged(t, plans["slurm"], single)
 }
 
+// TestShardsInt8: an int8 model's plan merges to what one score process
+// prints, byte for byte: its scores do not depend on which sentences
+// share a batch, so shards (other batches) and one process agree.
+func TestShardsInt8(t *testing.T) {
+	orttest.Require(t)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "int8")
+	mustCLI(t, "models", "import", fixturePath(t, "tiny-mbert"), "--layer", "4", "--precision", "int8", "-o", model)
+	args := append(textCorpus(t, dir, 300, 24, 5), "--model", model, "--threads", "1", "--batch-tokens", "256")
+	out := filepath.Join(dir, "job")
+	mustCLI(t, append(append([]string{"plan"}, args...), "--shards", "3", "--out", out)...)
+	plan := filepath.Join(out, shard.PlanFile)
+	runShards(t, plan, "JOB_COMPLETION_INDEX", []int{2, 0, 1})
+	single := scoreAll(t, args)
+	if !strings.Contains(single["text"], "int8") {
+		t.Fatalf("score's text output does not name int8: %.300q", single["text"])
+	}
+	compareMerged(t, plan, single)
+}
+
 // TestShards20k: 20,000 pairs (a results file in shuffled order against a
 // dataset of 1 to 3 references an item) with idf and rescaling in 8
 // shards, one of them killed half way and run again, all in a shuffled

@@ -114,8 +114,11 @@ type builder struct {
 	n          int
 	missing    []string
 	wrongShape []string
-	// quantized maps a value to its DynamicQuantizeLinear outputs (int8).
+	// quantized maps a value to its quantizeRows outputs (int8): the
+	// uint8 values, the row scales and the zero point.
 	quantized map[string][3]string
+	// quantConsts are quantizeRows' constants, written once.
+	quantConsts *quantConsts
 }
 
 // findPrefix detects how the checkpoint names the encoder: BertModel saves

@@ -8,34 +8,85 @@ import (
 )
 
 // quantizedLinear adds x @ W^T + b for the checkpoint's Linear layer key
-// with W quantised to int8 (symmetric, one scale per output column) and x
-// quantised to uint8 as it comes (DynamicQuantizeLinear: a scale and zero
-// point over the whole tensor):
+// with W quantised to int8 (symmetric, one scale per output column, see
+// quantizeColumns) and x quantised to uint8 one row (token) at a time
+// (quantizeRows):
 //
-//	xq, xs, xz = DynamicQuantizeLinear(x)
-//	y = Cast(MatMulInteger(xq, Wq, xz), float) * (xs * Ws) + b
+//	xq, xs = quantizeRows(x)                         // uint8, zero point 128; xs [.., 1]
+//	y = Cast(MatMulInteger(xq, Wq, 128), float) * Ws * xs + b
 //
-// the pattern ONNX Runtime fuses into DynamicQuantizeMatMul, or
-// MatMulIntegerToFloat after a shared DynamicQuantizeLinear (com.microsoft
-// ops), whose uint8 x int8 kernels are its fastest on x86. One
-// DynamicQuantizeLinear serves every product of the same x (query, key
-// and value).
+// One scale a token, not one over the tensor as DynamicQuantizeLinear
+// has: a sentence's scores then depend on its own tokens only, never on
+// the others that share its batch or on padding, so the same hash means
+// the same scores however a run is batched or sharded. ONNX Runtime's
+// fused MatMulIntegerToFloat takes only a scalar activation scale, so the
+// two scale products are written in the order it does not fuse (the
+// column scales first) and MatMulInteger runs as itself, on the same
+// uint8 x int8 kernels. The quantised x serves every product of the same
+// x (query, key and value).
 func (b *builder) quantizedLinear(x, key string, in, out int64) string {
 	wq, ws := b.quantWeight(key+".weight", in, out)
 	bias := b.weight(key+".bias", []int64{out}, false, -1)
 	q, ok := b.quantized[x]
 	if !ok {
-		base := b.name("DynamicQuantizeLinear")
-		q = [3]string{base + "_q", base + "_scale", base + "_zero"}
-		b.g.Nodes = append(b.g.Nodes, onnxpb.Node{
-			Name: base + "_node", OpType: "DynamicQuantizeLinear", Inputs: []string{x}, Outputs: q[:],
-		})
+		q = b.quantizeRows(x)
 		b.quantized[x] = q
 	}
 	y := b.op("MatMulInteger", []string{q[0], wq, q[2]})
 	y = b.op("Cast", []string{y}, onnxpb.IntAttr("to", int64(onnxpb.Float)))
-	y = b.op("Mul", []string{y, b.op("Mul", []string{q[1], ws})})
+	y = b.op("Mul", []string{y, ws})
+	y = b.op("Mul", []string{y, q[1]})
 	return b.op("Add", []string{y, bias})
+}
+
+// actZeroPoint is the uint8 activations' zero point: they are symmetric,
+// -127..127 stored as 1..255.
+const actZeroPoint = 128
+
+// quantizeRows adds the symmetric per-row quantisation of the float x
+// ([..., H]) over its last axis:
+//
+//	m  = max(max |x| over H, FLT_MIN)                // [..., 1]; an all-zero row quantises to 0
+//	xs = m / 127                                     // the row scale
+//	xq = Cast(x * (127 / m) + 128.5, uint8)          // round(x / xs) + 128, in 1..255
+//
+// (Cast truncates, so adding 128.5 rounds half up; |x * 127/m| <= 127
+// within a rounding error, so nothing needs clipping.) It returns xq, xs
+// and the zero point, a uint8 scalar constant 128: the form every
+// MatMulInteger kernel takes (ONNX Runtime's refuses a per-row zero
+// point), so the rows share it and differ only in scale.
+func (b *builder) quantizeRows(x string) [3]string {
+	c := b.quantConsts
+	if c == nil {
+		base := b.name("act_quant")
+		c = &quantConsts{
+			levels:    b.floatConst(base+"_127", nil, actLevels),
+			minMax:    b.floatConst(base+"_min", nil, minNormalFloat32),
+			offset:    b.floatConst(base+"_offset", nil, actZeroPoint+0.5),
+			zeroPoint: base + "_zero_point",
+		}
+		b.g.Initializers = append(b.g.Initializers, &onnxpb.Tensor{Name: c.zeroPoint, DataType: onnxpb.Uint8, Raw: []byte{actZeroPoint}})
+		b.quantConsts = c
+	}
+	maxAbs := b.op("ReduceMax", []string{b.op("Abs", []string{x})}, onnxpb.IntsAttr("axes", -1), onnxpb.IntAttr("keepdims", 1))
+	maxAbs = b.op("Max", []string{maxAbs, c.minMax})
+	scale := b.op("Div", []string{maxAbs, c.levels})
+	inv := b.op("Div", []string{c.levels, maxAbs})
+	v := b.op("Add", []string{b.op("Mul", []string{x, inv}), c.offset})
+	q := b.op("Cast", []string{v}, onnxpb.IntAttr("to", int64(onnxpb.Uint8)))
+	return [3]string{q, scale, c.zeroPoint}
+}
+
+// actLevels is the largest |value| of a quantised activation.
+const actLevels = 127
+
+// minNormalFloat32 is the smallest normal float32 (FLT_MIN).
+const minNormalFloat32 = 0x1p-126
+
+// quantConsts names quantizeRows' constant initializers.
+type quantConsts struct {
+	levels, minMax, offset string // float32 127, FLT_MIN, 128.5
+	zeroPoint              string // uint8 128
 }
 
 // quantWeight adds the checkpoint's [out, in] Linear weight key as an int8
