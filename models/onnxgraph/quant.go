@@ -116,7 +116,10 @@ func (b *builder) quantWeight(key string, in, out int64) (wq, ws string) {
 		if err != nil {
 			return err
 		}
-		q, s = quantizeColumns(transpose2D(vals, int(info.Shape[0]), int(info.Shape[1])), int(in), int(out))
+		q, s, err = quantizeColumns(transpose2D(vals, int(info.Shape[0]), int(info.Shape[1])), int(in), int(out))
+		if err != nil {
+			return fmt.Errorf("weight %s (transposed to [in, out]): %w", full, err)
+		}
 		return nil
 	}
 	b.g.Initializers = append(b.g.Initializers,
@@ -138,21 +141,35 @@ func (b *builder) quantWeight(key string, in, out int64) (wq, ws string) {
 	return wq, ws
 }
 
+// weightLevels is the largest |value| of a quantised weight: 7 bits, not
+// 8, so that a pair of uint8 x int8 products (2 * 255 * 63 = 32130) fits
+// int16 and AVX2's vpmaddubsw, which saturates pair sums at int16 on CPUs
+// without VNNI, sums exactly as the VNNI kernels do (ONNX Runtime's own
+// quantiser calls this reduce_range). The integer sums, and so the scores,
+// are then the same on every x86 CPU.
+const weightLevels = 63
+
 // quantizeColumns quantises the row-major [rows, cols] matrix m to int8,
-// symmetric (zero point 0, values -127..127), with one scale per column
-// (max |m[:, c]| / 127, 1 for a zero column); it returns the int8 values
-// and the float32 scales, little-endian.
-func quantizeColumns(m []float32, rows, cols int) (q, scales []byte) {
+// symmetric (zero point 0, values -weightLevels..weightLevels), with one
+// scale per column (max |m[:, c]| / weightLevels as a float32; 1 for a
+// zero column, or one so small the scale underflows to 0, whose values
+// all quantise to 0); it returns the int8 values and the float32 scales,
+// little-endian. A NaN or infinite value is an error.
+func quantizeColumns(m []float32, rows, cols int) (q, scales []byte, err error) {
 	maxAbs := make([]float64, cols)
 	for r := range rows {
 		for c, v := range m[r*cols : (r+1)*cols] {
-			maxAbs[c] = math.Max(maxAbs[c], math.Abs(float64(v)))
+			a := math.Abs(float64(v))
+			if math.IsNaN(a) || math.IsInf(a, 0) {
+				return nil, nil, fmt.Errorf("row %d, column %d is %v: int8 needs finite weights", r, c, v)
+			}
+			maxAbs[c] = math.Max(maxAbs[c], a)
 		}
 	}
 	scale := make([]float32, len(maxAbs))
 	for c, a := range maxAbs {
-		scale[c] = float32(a / 127)
-		if a == 0 {
+		scale[c] = float32(a / weightLevels)
+		if scale[c] == 0 {
 			scale[c] = 1
 		}
 	}
@@ -160,9 +177,9 @@ func quantizeColumns(m []float32, rows, cols int) (q, scales []byte) {
 	for r := range rows {
 		for c, v := range m[r*cols : (r+1)*cols] {
 			x := math.Round(float64(v) / float64(scale[c]))
-			x = math.Max(-127, math.Min(127, x))
+			x = math.Max(-weightLevels, math.Min(weightLevels, x))
 			q[r*cols+c] = byte(int8(x))
 		}
 	}
-	return q, encodeFloats(scale, onnxpb.Float)
+	return q, encodeFloats(scale, onnxpb.Float), nil
 }
