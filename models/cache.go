@@ -376,12 +376,8 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 	if commit != "" && commit != rev {
 		revision = rev + " (" + commit + ")"
 	}
-	importName := name
-	if _, known := LookupKnown(name); !known {
-		// (a known name gets its suffix from Import)
-		importName += opts.Precision.Suffix()
-	}
-	m, err := Import(ctx, ckDir, tmp, ImportOptions{Layer: opts.Layer, Precision: opts.Precision, Name: importName, Repo: repo, Revision: revision, Producer: c.Producer, KnownSHA256: verified})
+	// (Import adds the precision's suffix to the name)
+	m, err := Import(ctx, ckDir, tmp, ImportOptions{Layer: opts.Layer, Precision: opts.Precision, Name: name, Repo: repo, Revision: revision, Producer: c.Producer, KnownSHA256: verified})
 	if err != nil {
 		return nil, err
 	}

@@ -125,8 +125,10 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 		if isKnown && layer != known.Layer {
 			name += fmt.Sprintf("-L%d", layer)
 		}
-		name += precision.Suffix()
 	}
+	// Every lower precision's name ends in its suffix, however it was
+	// named, so results of two precisions never share a name.
+	name = precision.Name(name)
 
 	// Hash the inputs before building, so the manifest names exactly what
 	// was read.

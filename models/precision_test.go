@@ -206,3 +206,41 @@ func TestInt8ScoresIndependentOfBatching(t *testing.T) {
 		}
 	}
 }
+
+// TestPrecisionNames: an encoder built in a lower precision is named with
+// its suffix however it is built (a name of the user's, a synthetic
+// model's), once.
+func TestPrecisionNames(t *testing.T) {
+	tests := []struct {
+		label, name string
+		synth       bool
+		p           modelspec.Precision
+		want        string
+	}{
+		{"import, folder name", "", false, modelspec.INT8, "tiny-mbert-int8"},
+		{"import --name", "mymodel", false, modelspec.INT8, "mymodel-int8"},
+		{"import --name with the suffix", "mymodel-int8", false, modelspec.INT8, "mymodel-int8"},
+		{"import --name, fp32", "mymodel", false, modelspec.FP32, "mymodel"},
+		{"import --name, fp16", "mymodel", false, modelspec.FP16, "mymodel-fp16"},
+		{"synth", "", true, modelspec.INT8, "synthetic-bert-h32-l2-v200-seed1-int8"},
+		{"synth, fp32", "", true, modelspec.FP32, "synthetic-bert-h32-l2-v200-seed1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.label, func(t *testing.T) {
+			dir := t.TempDir()
+			var m *models.Manifest
+			var err error
+			if tc.synth {
+				m, err = models.Synth(context.Background(), dir, models.SynthOptions{Arch: "bert", Hidden: 32, Layers: 2, Heads: 2, Intermediate: 64, Vocab: 200, Keep: 2, Seed: 1, Precision: tc.p})
+			} else {
+				m, err = models.Import(context.Background(), fixture.Dir(t, "tiny-mbert"), dir, models.ImportOptions{Layer: 2, Name: tc.name, Precision: tc.p})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Name != tc.want {
+				t.Errorf("name %q, want %q", m.Name, tc.want)
+			}
+		})
+	}
+}

@@ -94,3 +94,24 @@ func (p Precision) Suffix() string {
 	}
 	return "-" + string(p)
 }
+
+// Name is name with p's suffix, unless name already ends with it:
+// "mymodel" becomes "mymodel-int8" in INT8, "mymodel-int8" stays.
+func (p Precision) Name(name string) string {
+	if strings.HasSuffix(name, p.Suffix()) {
+		return name
+	}
+	return name + p.Suffix()
+}
+
+// TrimPrecisionSuffix drops a build precision's suffix ("-fp16",
+// "-int8") from a model name, leaving what its fp32 build is named (the
+// baselines are the fp32 model's).
+func TrimPrecisionSuffix(name string) string {
+	for _, p := range Precisions {
+		if sfx := p.Suffix(); sfx != "" && strings.HasSuffix(name, sfx) {
+			return strings.TrimSuffix(name, sfx)
+		}
+	}
+	return name
+}

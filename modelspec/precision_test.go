@@ -55,3 +55,29 @@ func TestPrecisionBoundsAndSuffixes(t *testing.T) {
 		t.Error("an unknown precision declares a bound")
 	}
 }
+
+// TestPrecisionNameAndTrim: Name adds a precision's suffix unless the
+// name already ends with it; TrimPrecisionSuffix drops any build
+// precision's suffix (what the fp32 model is named).
+func TestPrecisionNameAndTrim(t *testing.T) {
+	tests := []struct {
+		p          modelspec.Precision
+		name, want string
+	}{
+		{modelspec.FP32, "mymodel", "mymodel"},
+		{modelspec.INT8, "mymodel", "mymodel-int8"},
+		{modelspec.INT8, "mymodel-int8", "mymodel-int8"},
+		{modelspec.FP16, "mymodel-int8", "mymodel-int8-fp16"},
+		{modelspec.FP16, "bert-L4", "bert-L4-fp16"},
+	}
+	for _, tc := range tests {
+		if got := tc.p.Name(tc.name); got != tc.want {
+			t.Errorf("%s.Name(%q) = %q, want %q", tc.p, tc.name, got, tc.want)
+		}
+	}
+	for in, want := range map[string]string{"m-int8": "m", "m-fp16": "m", "m": "m", "m-fp32": "m-fp32", "m-int8x": "m-int8x"} {
+		if got := modelspec.TrimPrecisionSuffix(in); got != want {
+			t.Errorf("TrimPrecisionSuffix(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
