@@ -102,6 +102,29 @@ func (c *Cache) modelDir(name, rev string) string {
 	return filepath.Join(c.Root, "models", escape(name)+"@"+escape(rev))
 }
 
+// buildSep joins a model's name and a lower build precision in the name
+// of its cache folder ("org--foo+int8@main") and in the name the cache
+// lists it under ("org/foo+int8"). Hub repo names cannot hold a "+", so
+// the int8 build of org/foo never shares a folder with a repo named
+// org/foo-int8. fp32 builds keep the bare name.
+const buildSep = "+"
+
+// buildName is the cache's name for name built in p.
+func buildName(name string, p modelspec.Precision) string {
+	if p == modelspec.FP32 || p == "" {
+		return name
+	}
+	return name + buildSep + string(p)
+}
+
+// canonicalBuild is canonical for a name that may end in +PRECISION.
+func canonicalBuild(name string) string {
+	if base, p, ok := strings.Cut(name, buildSep); ok {
+		return canonical(base) + buildSep + p
+	}
+	return canonical(name)
+}
+
 func (c *Cache) checkpointDir(repo, rev string) string {
 	return filepath.Join(c.Root, "checkpoints", escape(repo), escape(rev))
 }
@@ -172,15 +195,27 @@ func (c *Cache) Find(spec string) (*CachedModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := canonical(ref.Name)
 	all, err := c.List()
 	if err != nil {
 		return nil, err
 	}
-	var hits []CachedModel
-	for _, m := range all {
-		if m.Name == name && (ref.Revision == "" || m.Revision == ref.Revision) {
-			hits = append(hits, m)
+	match := func(name string) []CachedModel {
+		var hits []CachedModel
+		for _, m := range all {
+			if m.Name == name && (ref.Revision == "" || m.Revision == ref.Revision) {
+				hits = append(hits, m)
+			}
+		}
+		return hits
+	}
+	// The name as cached first (a repo org/foo-int8, or a folder of the
+	// layout before buildSep), then NAME-int8 as NAME+int8.
+	name := canonicalBuild(ref.Name)
+	hits := match(name)
+	if trimmed := modelspec.TrimPrecisionSuffix(name); len(hits) == 0 && trimmed != name && !strings.Contains(name, buildSep) {
+		p := modelspec.Precision(strings.TrimPrefix(name, trimmed+"-"))
+		if alt := buildName(canonical(trimmed), p); len(match(alt)) > 0 {
+			name, hits = alt, match(alt)
 		}
 	}
 	switch {
@@ -358,9 +393,9 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 		return nil, err
 	}
 
-	// Each precision has its own folder (name-fp16, name-int8), so
+	// Each precision has its own folder (name+fp16, name+int8), so
 	// pulling one never replaces another.
-	final := c.modelDir(name+opts.Precision.Suffix(), rev)
+	final := c.modelDir(buildName(name, opts.Precision), rev)
 	// Build in a hidden folder beside the final one (List skips names
 	// starting with "."), then swap it in by renames.
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {

@@ -285,17 +285,47 @@ func TestPullFromHub(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := "test-org/tiny-mbert-" + string(p)
-			if r.Manifest.Precision != string(p) || r.Manifest.Name != want || filepath.Base(r.Dir) != "test-org--tiny-mbert-"+string(p)+"@main" {
+			if r.Manifest.Precision != string(p) || r.Manifest.Name != want || filepath.Base(r.Dir) != "test-org--tiny-mbert+"+string(p)+"@main" {
 				t.Errorf("%s: manifest %s %s in %s", p, r.Manifest.Name, r.Manifest.Precision, r.Dir)
 			}
-			found, err := cache.Resolve(ctx, want, "")
-			if err != nil || found.Dir != r.Dir {
-				t.Errorf("%s: resolve %s: %v, %v", p, want, found, err)
+			for _, spec := range []string{want, "test-org/tiny-mbert+" + string(p), "test-org/tiny-mbert+" + string(p) + "@main"} {
+				found, err := cache.Resolve(ctx, spec, "")
+				if err != nil || found.Dir != r.Dir {
+					t.Errorf("%s: resolve %s: %v, %v", p, spec, found, err)
+				}
 			}
 		}
 		fp32, err := cache.Resolve(ctx, "test-org/tiny-mbert", "")
 		if err != nil || fp32.Manifest.Precision != "fp32" || fp32.Manifest.Name != "test-org/tiny-mbert" {
 			t.Errorf("the fp32 model after pulling int8 and fp16: %+v, %v", fp32, err)
+		}
+	})
+
+	// A Hub repo whose name ends in -int8, pulled in fp32, and the int8
+	// build of the repo without it get two folders; the repo's own name
+	// finds the repo, NAME+int8 the build.
+	t.Run("a repo named like another's int8 build", func(t *testing.T) {
+		cache := &models.Cache{Root: t.TempDir(), Hub: cache.Hub, Log: &logBuf}
+		fh.addFixture(t, "test-org/tiny-mbert-int8", "tiny-mbert")
+		repo, err := cache.Pull(ctx, "test-org/tiny-mbert-int8", models.PullOptions{Layer: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		build, err := cache.Pull(ctx, "test-org/tiny-mbert", models.PullOptions{Layer: 3, Precision: modelspec.INT8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if repo.Dir == build.Dir {
+			t.Fatalf("both in %s", repo.Dir)
+		}
+		for spec, want := range map[string]*models.Resolved{"test-org/tiny-mbert-int8": repo, "test-org/tiny-mbert+int8": build} {
+			found, err := cache.Resolve(ctx, spec, "")
+			if err != nil || found.Dir != want.Dir {
+				t.Errorf("resolve %s: %v, %v; want %s", spec, found, err, want.Dir)
+			}
+		}
+		if repo.Manifest.Precision != "fp32" || build.Manifest.Precision != "int8" || build.Manifest.Layer != 3 {
+			t.Errorf("repo %s layer %d, build %s layer %d", repo.Manifest.Precision, repo.Manifest.Layer, build.Manifest.Precision, build.Manifest.Layer)
 		}
 	})
 
