@@ -340,6 +340,9 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 	} else if opts.Layer < 0 {
 		return nil, asInput(fmt.Errorf("%s is not a known model, so there is no default layer: give --layer N", ref.Name))
 	}
+	if opts.Layer == 0 && opts.Precision == modelspec.INT8 {
+		return nil, asInput(fmt.Errorf("%s: %s", ref.Name, int8LayerZero("--layer")))
+	}
 	if rev == "" {
 		rev = "main"
 	}

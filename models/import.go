@@ -98,6 +98,9 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 	if layer > cfg.NumHiddenLayers {
 		return nil, asInput(fmt.Errorf("%s: --layer %d, but the checkpoint has only %d layers", srcDir, layer, cfg.NumHiddenLayers))
 	}
+	if layer == 0 && precision == modelspec.INT8 {
+		return nil, asInput(fmt.Errorf("%s: %s", srcDir, int8LayerZero("--layer")))
+	}
 	var userBaseline *Baseline
 	var baselineSum string
 	if opts.BaselineFile != "" {
@@ -361,4 +364,10 @@ func copyFileIfDifferent(src, dst string) error {
 		return fmt.Errorf("copying %s: %w", src, err)
 	}
 	return out.Commit()
+}
+
+// int8LayerZero says why an int8 encoder cannot be cut at layer 0 (flag
+// is the option that names the layer).
+func int8LayerZero(flag string) string {
+	return flag + " 0 --precision int8: an encoder cut at layer 0 is the embeddings alone, with no weight product to quantise (its graph would be fp32's under an int8 name); build it in fp32, or keep a layer"
 }

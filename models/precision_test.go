@@ -2,8 +2,13 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/bertbench/bertbench/bench"
@@ -242,5 +247,27 @@ func TestPrecisionNames(t *testing.T) {
 				t.Errorf("name %q, want %q", m.Name, tc.want)
 			}
 		})
+	}
+}
+
+// TestInt8NeedsALayer: an int8 encoder cut at layer 0 (the embeddings
+// alone) would have no integer product, an fp32 graph under an int8 name:
+// import, and synth before writing anything, refuse it as an input error.
+func TestInt8NeedsALayer(t *testing.T) {
+	dir := t.TempDir()
+	_, err := models.Import(context.Background(), fixture.Dir(t, "tiny-mbert"), dir, models.ImportOptions{Layer: 0, Precision: modelspec.INT8})
+	if !errors.Is(err, models.ErrInvalidInput) || !strings.Contains(err.Error(), "--layer 0 --precision int8") {
+		t.Errorf("import: error %v, want an input error naming --layer 0 --precision int8", err)
+	}
+	synthDir := filepath.Join(t.TempDir(), "synth")
+	_, err = models.Synth(context.Background(), synthDir, models.SynthOptions{Arch: "bert", Hidden: 32, Layers: 2, Heads: 2, Intermediate: 64, Vocab: 200, Keep: 0, Seed: 1, Precision: modelspec.INT8})
+	if !errors.Is(err, models.ErrInvalidInput) || !strings.Contains(err.Error(), "--keep 0 --precision int8") {
+		t.Errorf("synth: error %v, want an input error naming --keep 0 --precision int8", err)
+	}
+	if _, err := os.Stat(synthDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("synth wrote %s before refusing: %v", synthDir, err)
+	}
+	if _, err := models.Import(context.Background(), fixture.Dir(t, "tiny-mbert"), t.TempDir(), models.ImportOptions{Layer: 0, Precision: modelspec.FP16}); err != nil {
+		t.Errorf("fp16 at layer 0: %v", err)
 	}
 }

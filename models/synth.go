@@ -63,6 +63,9 @@ func Synth(ctx context.Context, outDir string, o SynthOptions) (*Manifest, error
 	if o.Keep < 0 || o.Keep > o.Layers {
 		return nil, asInput(fmt.Errorf("synth: --keep %d out of range 0..%d", o.Keep, o.Layers))
 	}
+	if o.Keep == 0 && o.Precision == modelspec.INT8 {
+		return nil, asInput(fmt.Errorf("synth: %s", int8LayerZero("--keep")))
+	}
 	if o.Vocab < minSynthVocab {
 		return nil, asInput(fmt.Errorf("synth: --vocab %d is too small (at least %d: specials and single characters)", o.Vocab, minSynthVocab))
 	}

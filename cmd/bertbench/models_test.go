@@ -44,6 +44,9 @@ func TestModelsImportCLI(t *testing.T) {
 		{"unknown flag", []string{"import", modelsFixture("tiny-mbert"), "--layers", "3", "-o", out}, exitUsage, "", "-layers"},
 		{"no layer", []string{"import", modelsFixture("tiny-mbert"), "-o", out}, exitUsage, "", "give --layer N"},
 		{"not a checkpoint", []string{"import", t.TempDir(), "--layer", "1", "-o", out}, exitUsage, "", "config.json"},
+		{"int8 at layer 0", []string{"import", modelsFixture("tiny-mbert"), "--layer", "0", "--precision", "int8", "-o", out + "-int8"}, exitUsage, "", "--layer 0 --precision int8: an encoder cut at layer 0"},
+		{"synth int8 at layer 0", []string{"synth", "--keep", "0", "--precision", "int8", "-o", out + "-synth"}, exitUsage, "", "--keep 0 --precision int8"},
+		{"pull int8 at layer 0", []string{"pull", "some-org/some-model", "--layer", "0", "--precision", "int8"}, exitUsage, "", "--layer 0 --precision int8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
