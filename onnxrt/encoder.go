@@ -114,8 +114,8 @@ func (r *Runtime) NewEncoder(path string, opts EncoderOptions) (enc *Encoder, er
 		e.inputNames = append(e.inputNames, in.Name)
 		e.idType = append(e.idType, ort.TensorElementDataType(in.Type))
 	}
-	precision := cmp.Or(weightPrecision(&m.Graph), "fp32")
-	if e.cuda && precision == "int8" {
+	precision := cmp.Or(weightPrecision(&m.Graph), string(modelspec.FP32))
+	if e.cuda && precision == string(modelspec.INT8) {
 		// ONNX Runtime's CUDA provider lacks DynamicQuantizeLinear and the
 		// u8 x s8 products: they would run on the CPU between copies.
 		return nil, inputErr(fmt.Errorf("encoder %s: int8 models run on the CPU (--device cpu); for CUDA build the model with --precision fp16 or fp32", path))
@@ -134,7 +134,7 @@ func (r *Runtime) NewEncoder(path string, opts EncoderOptions) (enc *Encoder, er
 		epOpts["use_tf32"] = "0"
 		if opts.TF32 {
 			epOpts["use_tf32"] = "1"
-			precision += "+tf32"
+			precision += modelspec.TF32Suffix
 		}
 	}
 	if err := so.AppendExecutionProviderV2([]ort.EpDevice{dev}, epOpts); err != nil {
@@ -250,13 +250,13 @@ var integerMatMuls = map[string]bool{
 func weightPrecision(g *onnxpb.Graph) string {
 	for op := range g.OpCounts() {
 		if integerMatMuls[op] {
-			return "int8"
+			return string(modelspec.INT8)
 		}
 	}
 	ts := g.Initializers
 	names := map[onnxpb.DataType]string{
-		onnxpb.Float: "fp32", onnxpb.Float16: "fp16", onnxpb.BFloat16: "bf16",
-		onnxpb.Double: "fp64", onnxpb.Int8: "int8", onnxpb.Uint8: "int8",
+		onnxpb.Float: string(modelspec.FP32), onnxpb.Float16: string(modelspec.FP16), onnxpb.BFloat16: "bf16",
+		onnxpb.Double: "fp64", onnxpb.Int8: string(modelspec.INT8), onnxpb.Uint8: string(modelspec.INT8),
 	}
 	count := map[string]int64{}
 	for _, t := range ts {
@@ -271,7 +271,7 @@ func weightPrecision(g *onnxpb.Graph) string {
 		count[name] += n
 	}
 	best := ""
-	for _, name := range []string{"fp32", "fp16", "bf16", "fp64", "int8"} {
+	for _, name := range []string{string(modelspec.FP32), string(modelspec.FP16), "bf16", "fp64", string(modelspec.INT8)} {
 		if count[name] > 0 && (best == "" || count[name] > count[best]) {
 			best = name
 		}
