@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/bertbench/bertbench/bertscore"
@@ -139,12 +138,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Runs < 1 || o.Warmup < 0 {
 		return nil, fmt.Errorf("bench: %d runs after %d warm-up runs (want at least 1, and warm-up not negative): %w", o.Runs, o.Warmup, ErrInvalidInput)
 	}
-	// The manifest says the build precision before the model is loaded;
-	// the loaded graph says what really runs.
-	if mf := o.Model.Manifest; o.Precision != "" && mf != nil && mf.Precision != "" {
-		if got := mf.Precision + map[bool]string{true: "+tf32"}[o.Open.TF32]; got != o.Precision {
-			return nil, precisionMismatch(o.Model.Name, o.Precision, got)
-		}
+	if o.Open.Precision == "" {
+		o.Open.Precision = o.Precision // OpenResolved checks it
 	}
 	start := time.Now()
 	m, err := bertscore.OpenResolved(ctx, o.Model, o.Open)
@@ -153,9 +148,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer m.Close()
 	load := time.Since(start)
-	if got := m.Encoder().Info().Precision; o.Precision != "" && got != o.Precision {
-		return nil, precisionMismatch(o.Model.Name, o.Precision, got)
-	}
 	var batches []time.Duration
 	measuring := false
 	so := o.Scorer
@@ -197,9 +189,3 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// precisionMismatch is the error for a model that does not compute in the
-// precision asked for.
-func precisionMismatch(model, want, got string) error {
-	build, _, _ := strings.Cut(want, "+")
-	return fmt.Errorf("precision %s asked for, but model %s computes in %s: the precision is chosen when the model is built (`bertbench models import|pull|synth --precision %s`): %w", want, model, got, build, ErrInvalidInput)
-}

@@ -23,10 +23,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/bertbench/bertbench/internal/cpus"
 	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/onnxrt"
 	"github.com/bertbench/bertbench/scorer"
 )
@@ -58,6 +60,11 @@ type Options struct {
 	// TF32 lets CUDA use TF32 for float32 products (not exact; see
 	// onnxrt.EncoderOptions.TF32).
 	TF32 bool
+	// Precision, when set, is what the encoder must compute in ("fp32",
+	// "fp16", "int8", "fp32+tf32": the model's build precision, with
+	// modelspec.TF32Suffix when TF32): a model of another one is an input
+	// error, found from its manifest before loading where it has one.
+	Precision string
 	// CUDAProvider is the CUDA execution provider library ("" finds it:
 	// onnxrt.FindCUDAProvider).
 	CUDAProvider string
@@ -121,6 +128,17 @@ func OpenResolved(ctx context.Context, r *models.Resolved, opts Options) (*Model
 		return nil, inputf("bertscore: %d threads is more than this process can use (at most %d: %d × the %d CPUs of its affinity mask and cgroup quota)",
 			opts.Threads, limit, cpus.ThreadsPerCPU, cpus.Usable())
 	}
+	// The manifest says the build precision before the model is loaded;
+	// the loaded graph says what really runs.
+	if mf := r.Manifest; opts.Precision != "" && mf != nil && mf.Precision != "" {
+		got := mf.Precision
+		if opts.TF32 {
+			got += modelspec.TF32Suffix
+		}
+		if got != opts.Precision {
+			return nil, precisionMismatch(r, opts.Precision, got)
+		}
+	}
 	m := &Model{resolved: r, lang: opts.Lang, threads: opts.Threads}
 	if err := m.resolveLayer(opts.Layer); err != nil {
 		return nil, err
@@ -149,8 +167,19 @@ func OpenResolved(ctx context.Context, r *models.Resolved, opts Options) (*Model
 		}
 		return nil, err
 	}
+	if got := m.enc.Info().Precision; opts.Precision != "" && got != opts.Precision {
+		m.enc.Close()
+		return nil, precisionMismatch(r, opts.Precision, got)
+	}
 	m.loadTime = time.Since(start)
 	return m, nil
+}
+
+// precisionMismatch is the input error of a model that computes in got
+// when want was asked for.
+func precisionMismatch(r *models.Resolved, want, got string) error {
+	build, _, _ := strings.Cut(want, "+")
+	return inputf("precision %s asked for, but model %s computes in %s: the precision is chosen when the model is built (`bertbench models import|pull|synth --precision %s`)", want, r.Name, got, build)
 }
 
 // resolveLayer settles which layer the model outputs: the manifest's, or

@@ -32,6 +32,27 @@ const (
 	INT8 Precision = "int8"
 )
 
+// TF32Suffix is what a run's precision gets when CUDA computes an FP32
+// model's float32 products in TF32 (a runtime choice): "fp32+tf32".
+const TF32Suffix = "+tf32"
+
+// TF32 is the runtime precision value (score and bench scorer's
+// --precision tf32) that means an FP32 model run with TF32 on CUDA.
+const TF32 = "tf32"
+
+// RuntimePrecisions lists what a run may ask the encoder to compute in:
+// the build precisions, and TF32 after FP32.
+func RuntimePrecisions() []string {
+	var out []string
+	for _, p := range Precisions {
+		out = append(out, string(p))
+		if p == FP32 {
+			out = append(out, TF32)
+		}
+	}
+	return out
+}
+
 // Precisions lists the build precisions, FP32 (the default) first.
 var Precisions = []Precision{FP32, FP16, INT8}
 

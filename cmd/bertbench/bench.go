@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -17,8 +16,6 @@ import (
 	"github.com/bertbench/bertbench/scorer"
 )
 
-// benchPrecisions lists the --precision values.
-var benchPrecisions = []string{"fp32", "tf32", "fp16", "int8"}
 
 // benchCommand is `bertbench bench`.
 func benchCommand() *cli.Command {
@@ -72,7 +69,7 @@ against fp32: ` + precisionBounds + `.`,
 			&cli.GenericFlag{Name: "refs", Usage: "reference `FILE` (also -r FILE), line-aligned with -c; repeat for several references", Value: refs, TakesFile: true},
 			&cli.GenericFlag{Name: "r", Usage: "reference `FILE`", Value: refs, TakesFile: true, Hidden: true},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "run the encoder on `DEVICE`: " + onnxrt.DeviceUsage},
-			&cli.StringFlag{Name: "precision", Usage: "check that the encoder computes in `P`: fp32, fp16 or int8 (the model's build precision), or tf32 (an fp32 model, TF32 on --device cuda); default: the model's, unchecked"},
+			&cli.StringFlag{Name: "precision", Usage: runtimePrecisionUsage()},
 			&cli.IntFlag{Name: "batch-tokens", Value: scorer.DefaultBatchTokens, Usage: "token budget `N` per encoder batch"},
 			&cli.IntFlag{Name: "threads", Usage: "`N` CPU threads (0 = every core)"},
 			&cli.IntFlag{Name: "warmup", Value: 1, Usage: "`N` unmeasured runs first"},
@@ -125,18 +122,8 @@ func checkBenchScorerFlags(cCtx *cli.Context, refFiles []string) (benchScorerFla
 	if f.device, err = onnxrt.ParseDevice(cCtx.String("device")); err != nil {
 		return f, usagef("bench scorer: --device: %v", err)
 	}
-	switch p := cCtx.String("precision"); p {
-	case "", "fp32", "fp16", "int8":
-		f.precision = p
-	case "tf32":
-		if f.device.Kind != onnxrt.CUDA {
-			return f, usagef("bench scorer: --precision tf32 only applies with --device cuda (the CPU computes in strict float32)")
-		}
-		f.tf32, f.precision = true, "fp32+tf32"
-	default:
-		return f, usagef("bench scorer: unknown --precision %q (want %s)", p, strings.Join(benchPrecisions, ", "))
-	}
-	return f, nil
+	f.tf32, f.precision, err = runtimePrecision("bench scorer", cCtx, f.device)
+	return f, err
 }
 
 func runBenchScorer(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) error {

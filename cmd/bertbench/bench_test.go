@@ -128,7 +128,7 @@ func TestBenchScorerUsage(t *testing.T) {
 	}{
 		{[]string{"--precision", "int8"}, "precision int8 asked for, but model tiny-mbert computes in fp32: the precision is chosen when the model is built (`bertbench models import|pull|synth --precision int8`)"},
 		{[]string{"--precision", "fp16"}, "precision fp16 asked for, but model tiny-mbert computes in fp32"},
-		{[]string{"--precision", "fp64"}, `unknown --precision "fp64" (want fp32, tf32, fp16, int8)`},
+		{[]string{"--precision", "fp64"}, `unknown --precision "fp64" (want fp32, tf32, fp16 or int8)`},
 		{[]string{"--precision", "tf32"}, "--precision tf32 only applies with --device cuda"},
 		{[]string{"--lengths", "40:15"}, "--lengths \"40:15\": want 1 <= MIN <= MAX"},
 		{[]string{"--lengths", "many"}, "is not N or MIN:MAX"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bertbench/bertbench/bertscore"
 	"github.com/bertbench/bertbench/internal/outfile"
+	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/onnxrt"
 	"github.com/bertbench/bertbench/shard"
 )
@@ -84,7 +85,9 @@ func runPlan(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) e
 		return err
 	}
 	// Planning tokenizes; it encodes nothing: the CPU will do.
+	tf32 := openOpts.TF32
 	openOpts.Device, openOpts.TF32 = onnxrt.Device{}, false
+	openOpts.Precision = strings.TrimSuffix(openOpts.Precision, modelspec.TF32Suffix)
 	m, err := bertscore.OpenResolved(cCtx.Context, model, openOpts)
 	if err != nil {
 		return classifyErr("plan", err)
@@ -99,7 +102,7 @@ func runPlan(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) e
 		Inputs: in,
 		Model:  m,
 		Scoring: shard.Scoring{Model: spec, ModelDir: isDir, Lang: cCtx.String("lang"), Layer: cCtx.Int("layer"),
-			Device: dev.String(), TF32: cCtx.Bool("tf32"), BatchTokens: cCtx.Int("batch-tokens")},
+			Device: dev.String(), TF32: tf32, BatchTokens: cCtx.Int("batch-tokens")},
 		Threads: cCtx.Int("threads"),
 		IDF:     scoreOpts.IDF, IDFTable: scoreOpts.IDFTable, Rescale: scoreOpts.Rescale, BaselineTable: scoreOpts.BaselineTable,
 		Shards: n, ShardSize: size, Dir: cCtx.String("out"),

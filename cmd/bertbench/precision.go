@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bertbench/bertbench/modelspec"
+	"github.com/bertbench/bertbench/onnxrt"
 )
 
 // precisionBounds states each build precision's declared fidelity, for
@@ -42,4 +43,43 @@ func buildPrecision(c *cli.Context, command string) (modelspec.Precision, error)
 		p = modelspec.FP16
 	}
 	return p, nil
+}
+
+// runtimePrecisionList is the --precision values of score and bench
+// scorer: "fp32, tf32, fp16 or int8".
+func runtimePrecisionList() string {
+	ps := modelspec.RuntimePrecisions()
+	return strings.Join(ps[:len(ps)-1], ", ") + " or " + ps[len(ps)-1]
+}
+
+// runtimePrecisionUsage is the --precision flag's help of score and bench
+// scorer.
+func runtimePrecisionUsage() string {
+	return "check that the encoder computes in `P`: fp32, fp16 or int8 (the model's build precision: another is refused), or tf32 (an fp32 model with TF32 products, --device cuda only; the same as --tf32); default: the model's, unchecked"
+}
+
+// runtimePrecision reads --precision of score and bench scorer (and
+// --tf32, where the command has it) for the device dev: tf32 says whether
+// CUDA computes float32 products in TF32, want is the precision the
+// encoder must compute in ("" = the model's, unchecked; "fp32+tf32" for
+// tf32), for bertscore.Options.Precision.
+func runtimePrecision(command string, cCtx *cli.Context, dev onnxrt.Device) (tf32 bool, want string, err error) {
+	tf32 = cCtx.Bool("tf32")
+	p := cCtx.String("precision")
+	if p == "" {
+		return tf32, "", nil
+	}
+	if tf32 && p != modelspec.TF32 {
+		return false, "", usagef("%s: --tf32 and --precision %s disagree (--tf32 is --precision tf32: give one)", command, p)
+	}
+	if p == modelspec.TF32 {
+		if dev.Kind != onnxrt.CUDA {
+			return false, "", usagef("%s: --precision tf32 only applies with --device cuda (the CPU computes in strict float32)", command)
+		}
+		return true, string(modelspec.FP32) + modelspec.TF32Suffix, nil
+	}
+	if _, err := modelspec.ParsePrecision(p); err != nil {
+		return false, "", usagef("%s: unknown --precision %q (want %s)", command, p, runtimePrecisionList())
+	}
+	return false, p, nil
 }

@@ -79,8 +79,9 @@ precision that really ran.
 
 The encoder's precision is the model's, chosen when it was built (models
 import|pull|synth --precision) and read from its graph: ` + precisionBounds + `.
-The hash ends in the precision (",int8)"), so scores of two precisions never
-compare as the same.
+The hash names the precision (",int8"), so scores of two precisions never
+compare as the same. --precision P checks it: fp32, fp16 or int8 must be
+the model's own (another is refused with one line); tf32 is --tf32.
 
 With --plan (see bertbench plan) score scores one shard of a planned job:
 --shard I, or --shard-from-env for a cluster's task index
@@ -126,6 +127,7 @@ func scoringFlags(refs *stringList) []cli.Flag {
 		&cli.IntFlag{Name: "threads", Usage: "`N` CPU threads for the encoder, the tokenizer and matching (0 = every core)"},
 		&cli.StringFlag{Name: "device", Value: "cpu", Usage: "run the encoder on `DEVICE`: " + onnxrt.DeviceUsage + " (CUDA needs `make cuda-ep` and CUDA 13's libraries)"},
 		&cli.BoolFlag{Name: "tf32", Usage: "with --device cuda: compute float32 products in TF32 (faster, not exact: hidden states move by up to 2.6e-3)"},
+		&cli.StringFlag{Name: "precision", Usage: runtimePrecisionUsage()},
 	}
 }
 
@@ -220,8 +222,8 @@ func checkScoringFlags(command string, cCtx *cli.Context, refFiles []string) err
 	return checkRuntimeFlags(command, cCtx)
 }
 
-// checkRuntimeFlags checks --layer, --batch-tokens, --threads, --device
-// and --tf32.
+// checkRuntimeFlags checks --layer, --batch-tokens, --threads, --device,
+// --tf32 and --precision.
 func checkRuntimeFlags(command string, cCtx *cli.Context) error {
 	for _, name := range []string{"layer", "batch-tokens", "threads"} {
 		if cCtx.Int(name) < 0 {
@@ -241,7 +243,8 @@ func checkRuntimeFlags(command string, cCtx *cli.Context) error {
 	if cCtx.Bool("tf32") && dev.Kind != onnxrt.CUDA {
 		return usagef("%s: --tf32 only applies with --device cuda (the CPU always computes in strict float32)", command)
 	}
-	return nil
+	_, _, err = runtimePrecision(command, cCtx, dev)
+	return err
 }
 
 // scoreOptions builds the model's and the scorer's options from the
@@ -252,12 +255,17 @@ func scoreOptions(command string, cCtx *cli.Context) (bertscore.Options, bertsco
 	if err != nil {
 		return bertscore.Options{}, bertscore.ScorerOptions{}, asUsage(fmt.Errorf("%s: --device: %w", command, err))
 	}
+	tf32, precision, err := runtimePrecision(command, cCtx, dev)
+	if err != nil {
+		return bertscore.Options{}, bertscore.ScorerOptions{}, err
+	}
 	open := bertscore.Options{
 		Lang:         cCtx.String("lang"),
 		Layer:        cCtx.Int("layer"),
 		ORTLib:       cCtx.String("ort-lib"),
 		Device:       dev,
-		TF32:         cCtx.Bool("tf32"),
+		TF32:         tf32,
+		Precision:    precision,
 		CUDAProvider: cCtx.String("cuda-ep"),
 		Threads:      cCtx.Int("threads"),
 	}

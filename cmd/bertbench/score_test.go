@@ -160,6 +160,10 @@ func TestScoreCLIErrors(t *testing.T) {
 		{"stray argument", []string{"-c", cands, "-r", refs, "extra.txt"}, exitUsage, []string{`unexpected argument "extra.txt"`}},
 		{"negative threads", []string{"-c", cands, "-r", refs, "--threads", "-1"}, exitUsage, []string{"--threads"}},
 		{"zero batch budget", []string{"-c", cands, "-r", refs, "--batch-tokens", "0"}, exitUsage, []string{"--batch-tokens"}},
+		{"precision of another build", []string{"-c", cands, "-r", refs, "--precision", "int8"}, exitUsage, []string{"precision int8 asked for, but model tiny-mbert computes in fp32", "models import|pull|synth --precision int8"}},
+		{"tf32 on the CPU", []string{"-c", cands, "-r", refs, "--precision", "tf32"}, exitUsage, []string{"--precision tf32 only applies with --device cuda"}},
+		{"unknown precision", []string{"-c", cands, "-r", refs, "--precision", "bf16"}, exitUsage, []string{`unknown --precision "bf16" (want fp32, tf32, fp16 or int8)`}},
+		{"tf32 twice", []string{"-c", cands, "-r", refs, "--precision", "fp32", "--tf32", "--device", "cuda"}, exitUsage, []string{"--tf32 and --precision fp32 disagree"}},
 		{"empty input", []string{"-c", empty, "-r", empty}, exitUsage, []string{empty + " has no lines"}},
 		{"stdin twice", []string{"-c", "-", "-r", "-"}, exitUsage, []string{"standard input"}},
 		{"output folder missing", []string{"-c", cands, "-r", refs, "-o", filepath.Join(dir, "no", "out.json")}, exitUsage, []string{"out.json"}},
@@ -219,6 +223,10 @@ func TestScoreCLIFormats(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "", append(base, "--format", "json")...)
 	if code != exitOK {
 		t.Fatalf("json: exit %d: %s", code, stderr)
+	}
+	// --precision with the model's own precision checks and changes nothing.
+	if code, checked, stderr := runCLI(t, "", append(base, "--format", "json", "--precision", "fp32")...); code != exitOK || checked != stdout {
+		t.Errorf("--precision fp32: exit %d, stderr %s; output same as without: %v", code, stderr, checked == stdout)
 	}
 	var js scoreJSON
 	if err := json.Unmarshal([]byte(stdout), &js); err != nil {
