@@ -188,4 +188,3 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.PeakRSSBytes = peakRSS()
 	return res, nil
 }
-

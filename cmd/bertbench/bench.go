@@ -16,7 +16,6 @@ import (
 	"github.com/bertbench/bertbench/scorer"
 )
 
-
 // benchCommand is `bertbench bench`.
 func benchCommand() *cli.Command {
 	return &cli.Command{
