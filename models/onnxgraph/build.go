@@ -67,7 +67,7 @@ func Build(cfg *Config, w Weights, opts Options) (*onnxpb.Model, error) {
 	if opts.Layer < 0 || opts.Layer > cfg.NumHiddenLayers {
 		return nil, fmt.Errorf("layer %d out of range: the checkpoint has layers 0..%d (0 = embedding output)", opts.Layer, cfg.NumHiddenLayers)
 	}
-	b := &builder{cfg: cfg, w: w, opts: opts, elem: onnxpb.Float, quantized: map[string][3]string{}}
+	b := &builder{cfg: cfg, w: w, opts: opts, elem: onnxpb.Float, quantized: map[string][4]string{}}
 	switch opts.Precision {
 	case "", modelspec.FP32, modelspec.INT8:
 	case modelspec.FP16:
@@ -116,7 +116,7 @@ type builder struct {
 	wrongShape []string
 	// quantized maps a value to its quantizeRows outputs (int8): the
 	// uint8 values, the row scales and the zero point.
-	quantized map[string][3]string
+	quantized map[string][4]string
 	// quantConsts are quantizeRows' constants, written once.
 	quantConsts *quantConsts
 }

@@ -62,11 +62,10 @@ func TestORTFusesBuiltEncoder(t *testing.T) {
 // as built has six MatMulInteger a layer (query, key, value, attention
 // output, both feed-forward layers) and only the two attention-score
 // MatMuls in float; after ONNX Runtime's optimisation every MatMulInteger
-// is still there (its activations are quantised per token, which the
-// fused MatMulIntegerToFloat cannot take, so none is fused into a float
-// kernel and none falls back to float), no DynamicQuantizeLinear (a
-// scale over the whole batch) appears, LayerNorm and GELU are still
-// fused, and no float MatMul takes a weight.
+// is fused into MatMulIntegerToFloat (its activation scale the exact-1
+// scalar, the per-token scales multiplied after it), no
+// DynamicQuantizeLinear (a scale over the whole batch) appears, LayerNorm
+// and GELU are still fused, and no float MatMul takes a weight.
 func TestORTRunsInt8EncoderOnIntegerKernels(t *testing.T) {
 	rt := orttest.Require(t)
 	for _, fixture := range []string{"tiny-mbert", "tiny-roberta"} {
@@ -85,12 +84,12 @@ func TestORTRunsInt8EncoderOnIntegerKernels(t *testing.T) {
 			if before["MatMulInteger"] != 6*layers || before["MatMul"] != 2*layers {
 				t.Errorf("built graph has %d MatMulInteger and %d MatMul, want %d and %d", before["MatMulInteger"], before["MatMul"], 6*layers, 2*layers)
 			}
-			if after["MatMulInteger"] != 6*layers {
-				t.Errorf("optimized graph has %d MatMulInteger, want %d", after["MatMulInteger"], 6*layers)
+			if n := after["com.microsoft.MatMulIntegerToFloat"]; n != 6*layers || after["MatMulInteger"] != 0 {
+				t.Errorf("optimized graph has %d MatMulIntegerToFloat and %d MatMulInteger, want %d and 0", n, after["MatMulInteger"], 6*layers)
 			}
-			for _, op := range []string{"DynamicQuantizeLinear", "com.microsoft.DynamicQuantizeMatMul", "com.microsoft.MatMulIntegerToFloat"} {
+			for _, op := range []string{"DynamicQuantizeLinear", "com.microsoft.DynamicQuantizeMatMul"} {
 				if before[op]+after[op] != 0 {
-					t.Errorf("graph has %d %s before and %d after optimisation: a per-batch activation scale (or a fusion that takes only a scalar one)", before[op], op, after[op])
+					t.Errorf("graph has %d %s before and %d after optimisation: a per-batch activation scale", before[op], op, after[op])
 				}
 			}
 			if n := after["MatMul"] + after["com.microsoft.FusedMatMul"]; n != 2*layers {

@@ -12,18 +12,21 @@ import (
 // quantizeColumns) and x quantised to uint8 one row (token) at a time
 // (quantizeRows):
 //
-//	xq, xs = quantizeRows(x)                         // uint8, zero point 128; xs [.., 1]
-//	y = Cast(MatMulInteger(xq, Wq, 128), float) * Ws * xs + b
+//	xq, xs, one = quantizeRows(x)                    // uint8, zero point 128; xs [.., 1]
+//	y = Cast(MatMulInteger(xq, Wq, 128), float) * (one * Ws) * xs + b
 //
 // One scale a token, not one over the tensor as DynamicQuantizeLinear
 // has: a sentence's scores then depend on its own tokens only, never on
 // the others that share its batch or on padding, so the same hash means
-// the same scores however a run is batched or sharded. ONNX Runtime's
-// fused MatMulIntegerToFloat takes only a scalar activation scale, so the
-// two scale products are written in the order it does not fuse (the
-// column scales first) and MatMulInteger runs as itself, on the same
-// uint8 x int8 kernels. The quantised x serves every product of the same
-// x (query, key and value).
+// the same scores however a run is batched or sharded. ONNX Runtime fuses
+// MatMulInteger, Cast and the Mul by (a_scale * b_scale) into
+// MatMulIntegerToFloat, whose uint8 x int8 kernels are its fastest on
+// x86, but that op takes only a scalar activation scale: so the fused
+// Mul's a_scale is "one", a runtime scalar that is exactly 1 (m / m, see
+// quantizeRows; a constant 1 would be folded away and the fusion lost),
+// its b_scale the column scales, and the row scales multiply after it.
+// The quantised x serves every product of the same x (query, key and
+// value).
 func (b *builder) quantizedLinear(x, key string, in, out int64) string {
 	wq, ws := b.quantWeight(key+".weight", in, out)
 	bias := b.weight(key+".bias", []int64{out}, false, -1)
@@ -34,7 +37,7 @@ func (b *builder) quantizedLinear(x, key string, in, out int64) string {
 	}
 	y := b.op("MatMulInteger", []string{q[0], wq, q[2]})
 	y = b.op("Cast", []string{y}, onnxpb.IntAttr("to", int64(onnxpb.Float)))
-	y = b.op("Mul", []string{y, ws})
+	y = b.op("Mul", []string{y, b.op("Mul", []string{q[3], ws})})
 	y = b.op("Mul", []string{y, q[1]})
 	return b.op("Add", []string{y, bias})
 }
@@ -46,16 +49,17 @@ const actZeroPoint = 128
 // quantizeRows adds the symmetric per-row quantisation of the float x
 // ([..., H]) over its last axis:
 //
-//	m  = max(max |x| over H, FLT_MIN)                // [..., 1]; an all-zero row quantises to 0
-//	xs = m / 127                                     // the row scale
-//	xq = Cast(x * (127 / m) + 128.5, uint8)          // round(x / xs) + 128, in 1..255
+//	m   = max(max |x| over H, FLT_MIN)               // [..., 1]; an all-zero row quantises to 0
+//	xs  = m / 127                                    // the row scale
+//	xq  = Cast(x * (127 / m) + 128.5, uint8)         // round(x / xs) + 128, in 1..255
+//	one = max(m) / max(m)                            // exactly 1 (m > 0, finite)
 //
 // (Cast truncates, so adding 128.5 rounds half up; |x * 127/m| <= 127
-// within a rounding error, so nothing needs clipping.) It returns xq, xs
-// and the zero point, a uint8 scalar constant 128: the form every
-// MatMulInteger kernel takes (ONNX Runtime's refuses a per-row zero
-// point), so the rows share it and differ only in scale.
-func (b *builder) quantizeRows(x string) [3]string {
+// within a rounding error, so nothing needs clipping.) It returns xq, xs,
+// the zero point (a uint8 scalar constant 128: the form every
+// MatMulInteger kernel takes, ONNX Runtime's refuses a per-row zero point,
+// so the rows share it and differ only in scale) and one.
+func (b *builder) quantizeRows(x string) [4]string {
 	c := b.quantConsts
 	if c == nil {
 		base := b.name("act_quant")
@@ -74,7 +78,9 @@ func (b *builder) quantizeRows(x string) [3]string {
 	inv := b.op("Div", []string{c.levels, maxAbs})
 	v := b.op("Add", []string{b.op("Mul", []string{x, inv}), c.offset})
 	q := b.op("Cast", []string{v}, onnxpb.IntAttr("to", int64(onnxpb.Uint8)))
-	return [3]string{q, scale, c.zeroPoint}
+	top := b.op("ReduceMax", []string{maxAbs}, onnxpb.IntAttr("keepdims", 0))
+	one := b.op("Div", []string{top, top})
+	return [4]string{q, scale, c.zeroPoint, one}
 }
 
 // actLevels is the largest |value| of a quantised activation.
