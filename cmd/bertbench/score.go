@@ -49,7 +49,7 @@ func newScoreCommand(resolve scoreModelResolver) *cli.Command {
 	return &cli.Command{
 		Name:      "score",
 		Usage:     "BERTScore candidate translations against references",
-		UsageText: "bertbench score [--model DIR|NAME] [--lang CODE] -c CANDS [--field NAME [--id-field NAME]] -r REFS [-r REFS2 ...] [--idf] [--rescale [--baseline FILE]] [--device cpu|cuda[:N] [--tf32]] [--format text|json|jsonl|csv] [-o FILE]\n   bertbench score --plan DIR/plan.json --shard I | --shard-from-env [--device cpu|cuda[:N] [--tf32]] [--threads N] [--batch-tokens N]",
+		UsageText: "bertbench score [--model DIR|NAME] [--lang CODE] -c CANDS [--field NAME [--id-field NAME]] -r REFS [-r REFS2 ...] [--idf] [--rescale [--baseline FILE]] [--device cpu|cuda[:N] [--tf32]] [--precision fp32|tf32|fp16|int8] [--format text|json|jsonl|csv] [-o FILE]\n   bertbench score --plan DIR/plan.json --shard I | --shard-from-env [--device cpu|cuda[:N] [--tf32]] [--threads N] [--batch-tokens N]",
 		Description: `Files hold one sentence per line (UTF-8); line i of every reference file
 is a reference for line i of the candidate file, and the best P, R and F over
 the references are kept. An empty line is an empty sentence and scores 0.
