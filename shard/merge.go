@@ -33,9 +33,13 @@ type Merged struct {
 // them, missing shards (no done marker), markers of another plan or of a
 // configuration that does not give the plan's scores, duplicates, results
 // files that do not match their marker, and shard files the plan does not
-// have.
+// have; and inputs that changed since the plan (the shards' results are
+// of the old inputs).
 func (p *Plan) Merge(ctx context.Context) (*Merged, error) {
 	if err := p.checkExtra(); err != nil {
+		return nil, err
+	}
+	if err := p.checkInputs(); err != nil {
 		return nil, err
 	}
 	var missing []int

@@ -150,13 +150,18 @@ func (p *Plan) checkDone(i int, d *Done) error {
 	return nil
 }
 
-// Run scores shard i of the plan. A shard with a valid done marker is not
+// Run scores shard i of the plan. It first checks the inputs against the
+// plan (a changed input is refused, even for a shard that is done: its
+// results are of the old input). A shard with a valid done marker is not
 // scored again: Run returns the marker and already set. Otherwise it
-// checks the inputs against the plan, scores the shard's items into its
-// partial file, renames it to ShardFile and writes the done marker.
+// scores the shard's items into its partial file, renames it to ShardFile
+// and writes the done marker.
 func (p *Plan) Run(ctx context.Context, i int, o RunOptions) (d *Done, already bool, err error) {
 	if i < 0 || i >= len(p.Shards) {
 		return nil, false, inputf(nil, "shard %d is out of range: the plan %s has %d shards, 0 to %d", i, p.Path(), len(p.Shards), len(p.Shards)-1)
+	}
+	if err := p.checkInputs(); err != nil {
+		return nil, false, err
 	}
 	if d, err := p.ValidDone(i); err == nil && d != nil {
 		return d, true, nil
@@ -165,9 +170,6 @@ func (p *Plan) Run(ctx context.Context, i int, o RunOptions) (d *Done, already b
 	// being rewritten.
 	if err := os.Remove(p.DonePath(i)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, false, fmt.Errorf("shard %d: removing the stale marker: %w", i, err)
-	}
-	if err := p.checkInputs(); err != nil {
-		return nil, false, err
 	}
 	s, err := p.scorer(ctx, o)
 	if err != nil {

@@ -361,3 +361,29 @@ func TestPlanForCUDA(t *testing.T) {
 		t.Errorf("shards run on the CPU: hash %s, warnings %q", merged.Result.Hash, merged.Warnings)
 	}
 }
+
+// TestChangedInputAfterShards: an input changed after the shards ran is
+// refused by a done shard run again (not "already done") and by the
+// merge, which would otherwise give the old inputs' scores.
+func TestChangedInputAfterShards(t *testing.T) {
+	j := newJob(t, 40, 2, 1)
+	for i := range 2 {
+		j.run(t, i)
+	}
+	in := j.plan.Inputs()
+	b, err := os.ReadFile(in.Cands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, in.Cands, strings.Replace(string(b), `"output":"`, `"output":"changed `, 1))
+	d, already, err := j.plan.Run(context.Background(), 0, shard.RunOptions{Open: openModel, Threads: 1})
+	if !errors.Is(err, shard.ErrInputChanged) || !strings.Contains(err.Error(), "cands.jsonl changed since the plan") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("a done shard after its input changed: already %v, %v, %v", already, d, err)
+	}
+	if _, err := os.Stat(j.plan.DonePath(0)); err != nil {
+		t.Errorf("the refused run removed the done marker: %v", err)
+	}
+	if _, err := j.plan.Merge(context.Background()); !errors.Is(err, shard.ErrInputChanged) || !strings.Contains(err.Error(), "make a new plan") {
+		t.Errorf("merge after an input changed: %v", err)
+	}
+}

@@ -400,6 +400,10 @@ func TestShardCLIErrors(t *testing.T) {
 			f.WriteString("one more line\n")
 			f.Close()
 		}, []string{"score", "--plan", a, "--shard", "2", "--threads", "1"}, "changed since the plan was made"},
+		// The input changed after the shards ran: a done shard and the
+		// merge refuse it too (b's shards are all done, of the old input).
+		{"changed input, shard done", nil, []string{"score", "--plan", b, "--shard", "0"}, "cands.txt changed since the plan was made"},
+		{"changed input, merge", nil, []string{"merge", b}, "cands.txt changed since the plan was made"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.setup != nil {
