@@ -115,10 +115,8 @@ func (r *Runtime) NewEncoder(path string, opts EncoderOptions) (enc *Encoder, er
 		e.idType = append(e.idType, ort.TensorElementDataType(in.Type))
 	}
 	precision := cmp.Or(weightPrecision(&m.Graph), "fp32")
-	if e.cuda && precision == "int8" {
-		// ONNX Runtime's CUDA provider lacks DynamicQuantizeLinear and the
-		// u8 x s8 products: they would run on the CPU between copies.
-		return nil, inputErr(fmt.Errorf("encoder %s: int8 models run on the CPU (--device cpu); for CUDA build the model with --precision fp16 or fp32", path))
+	if err := modelspec.Precision(precision).CheckCUDA(); e.cuda && err != nil {
+		return nil, inputErr(fmt.Errorf("encoder %s: %w", path, err))
 	}
 	dev, err := r.epDevice(opts.Device, opts.CUDAProvider)
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"github.com/bertbench/bertbench/bertscore"
 	"github.com/bertbench/bertbench/internal/fixture"
 	"github.com/bertbench/bertbench/internal/orttest"
+	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/scorer"
 	"github.com/bertbench/bertbench/shard"
 )
@@ -385,5 +387,39 @@ func TestChangedInputAfterShards(t *testing.T) {
 	}
 	if _, err := j.plan.Merge(context.Background()); !errors.Is(err, shard.ErrInputChanged) || !strings.Contains(err.Error(), "make a new plan") {
 		t.Errorf("merge after an input changed: %v", err)
+	}
+}
+
+// TestPlanInt8ForCUDARefused: an int8 model cannot run on CUDA (as
+// onnxrt refuses to open it there), so a plan of one for --device cuda,
+// whose every shard would fail, is refused when it is made.
+func TestPlanInt8ForCUDARefused(t *testing.T) {
+	orttest.Require(t)
+	dir := t.TempDir()
+	in, _, _ := corpus(t, dir, 10, 3)
+	model := filepath.Join(dir, "int8")
+	if _, err := models.Import(context.Background(), fixture.Dir(t, "tiny-mbert"), model, models.ImportOptions{Layer: 3, Precision: modelspec.INT8}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := bertscore.Open(context.Background(), model, bertscore.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, dev := range []string{"cuda", "cuda:1", "cpu"} {
+		_, err := shard.Make(context.Background(), shard.MakeOptions{Inputs: in, Model: m,
+			Scoring: shard.Scoring{Model: model, ModelDir: true, Device: dev}, Threads: 1, Shards: 2, Dir: filepath.Join(dir, "job-"+dev)})
+		if dev == "cpu" {
+			if err != nil {
+				t.Errorf("an int8 plan for the CPU: %v", err)
+			}
+			continue
+		}
+		if !errors.Is(err, shard.ErrInvalidInput) || !strings.Contains(err.Error(), "int8 models run on the CPU (--device cpu)") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("an int8 plan for %s: %v; want one line saying int8 runs on the CPU", dev, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "job-"+dev, shard.PlanFile)); err == nil {
+			t.Errorf("a refused plan for %s was written", dev)
+		}
 	}
 }

@@ -33,7 +33,8 @@ candidate with several references is one item, never split), each with its
 first and last item id and a digest of its items, and, with --idf, the idf
 table over every reference: a shard never computes idf over its own part.
 The plan opens the model on the CPU whatever --device says (it tokenizes,
-it does not encode); the shards run on --device.
+it does not encode); the shards run on --device. A model that does not run
+there is refused (an int8 model for --device cuda).
 
 Then run each shard, anywhere that sees DIR and the inputs at the same
 relative place:  bertbench score --plan DIR/plan.json --shard I  (or

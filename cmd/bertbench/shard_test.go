@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/bertbench/bertbench/internal/orttest"
+	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/shard"
 )
 
@@ -368,6 +371,10 @@ func TestShardCLIErrors(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(candBytes)), "\n")
 	short := writeLines(t, fdir, "short.jsonl", lines[:2])
+	int8Model := filepath.Join(dir, "int8")
+	if _, err := models.Import(context.Background(), fixturePath(t, "tiny-mbert"), int8Model, models.ImportOptions{Layer: 4, Precision: modelspec.INT8}); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("JOB_COMPLETION_INDEX", "")
 	t.Setenv("SLURM_ARRAY_TASK_ID", "")
 	for _, tc := range []struct {
@@ -385,6 +392,8 @@ func TestShardCLIErrors(t *testing.T) {
 		{"no plan file", nil, []string{"merge", filepath.Join(dir, "none.json")}, "make one with bertbench plan"},
 		{"too many shards", nil, append(append([]string{"plan"}, args...), "--shards", "31", "--out", filepath.Join(dir, "c")), "--shards 31 is more shards than the 30 items"},
 		{"stdin", nil, []string{"plan", "-c", "-", "-r", args[3], "--shards", "2", "--out", filepath.Join(dir, "d")}, "standard input (-) cannot be planned"},
+		{"int8 for cuda", nil, []string{"plan", "--model", int8Model, "-c", args[1], "-r", args[3], "--device", "cuda", "--shards", "2", "--out", filepath.Join(dir, "g")},
+			"plan: --device cuda:0: the model " + int8Model + " is int8: int8 models run on the CPU (--device cpu)"},
 		{"shards and size", nil, append(append([]string{"plan"}, args...), "--shards", "2", "--shard-size", "3", "--out", filepath.Join(dir, "e")), "one of them"},
 		{"a candidate missing", nil, append([]string{"plan", "-c", short, "--field", "output", "-r", field[5], "--shards", "2", "--out", filepath.Join(dir, "f")}, scoringArgs(t)...), "has no candidate for item doc0000"},
 		{"no --field", nil, append([]string{"plan", "-c", field[1], "-r", field[5], "--shards", "2", "--out", filepath.Join(dir, "f")}, scoringArgs(t)...), "name the field that holds the candidates with --field"},
