@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/bertbench/bertbench/bertscore"
 	"github.com/bertbench/bertbench/internal/outfile"
@@ -163,13 +164,17 @@ func (p *Plan) Run(ctx context.Context, i int, o RunOptions) (d *Done, already b
 	if err := p.checkInputs(); err != nil {
 		return nil, false, err
 	}
-	if d, err := p.ValidDone(i); err == nil && d != nil {
+	d, err = p.ValidDone(i)
+	if err == nil && d != nil {
 		return d, true, nil
 	}
 	// An invalid marker goes first, so that it never stands for results
-	// being rewritten.
-	if err := os.Remove(p.DonePath(i)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, fmt.Errorf("shard %d: removing the stale marker: %w", i, err)
+	// being rewritten. (No marker: nothing to remove, and a run of the
+	// shard at once may be writing its valid one.)
+	if err != nil {
+		if err := os.Remove(p.DonePath(i)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, false, fmt.Errorf("shard %d: removing the stale marker: %w", i, err)
+		}
 	}
 	s, err := p.scorer(ctx, o)
 	if err != nil {
@@ -252,11 +257,24 @@ func (p *Plan) scorer(ctx context.Context, o RunOptions) (openScorer, error) {
 // score scores shard i with s into its files.
 func (p *Plan) score(ctx context.Context, i int, s *scorer.Scorer, progress func(int, int)) (*Done, error) {
 	sh := p.Shards[i]
-	f, err := outfile.Stream(p.PartialPath(i), 0o644)
+	start := time.Now()
+	partial := p.newPartialPath(i)
+	f, err := outfile.Stream(partial, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("shard %d: %w", i, err)
 	}
 	defer f.Close()
+	renamed := false
+	defer func() {
+		if !renamed {
+			_ = os.Remove(partial) // this run's own: no other writes it
+		}
+	}()
+	release, err := lockPartial(partial)
+	if err != nil {
+		return nil, fmt.Errorf("shard %d: %w", i, err)
+	}
+	defer release()
 	sum := sha256.New()
 	w := bufio.NewWriterSize(io.MultiWriter(f, sum), 64<<10)
 	var bytesOut int64
@@ -338,9 +356,12 @@ func (p *Plan) score(ctx context.Context, i int, s *scorer.Scorer, progress func
 	if err := f.Commit(); err != nil {
 		return nil, fmt.Errorf("shard %d: %w", i, err)
 	}
+	// Another run of the shard at once renames the same bytes: the last
+	// rename wins, and either is the shard's results.
 	if err := os.Rename(f.Path(), p.ShardPath(i)); err != nil {
 		return nil, fmt.Errorf("shard %d: %w", i, err)
 	}
+	renamed = true
 	d := &Done{Format: DoneFormat, Plan: p.Digest, Shard: i, Shards: len(p.Shards), First: sh.First, Count: sh.Count, ItemsDigest: sh.Digest,
 		File: ShardFile(i), SHA256: hex.EncodeToString(sum.Sum(nil)), Bytes: bytesOut, Config: res.Config, Hash: res.Hash, Stats: res.Stats}
 	b, err := json.MarshalIndent(d, "", "  ")
@@ -350,7 +371,18 @@ func (p *Plan) score(ctx context.Context, i int, s *scorer.Scorer, progress func
 	if err := outfile.WriteFile(p.DonePath(i), append(b, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("shard %d: %w", i, err)
 	}
+	p.removeAbandoned(i, start)
 	return d, nil
+}
+
+// removeAbandoned removes the partial files of shard i that killed runs
+// left (no run holds their lock), once a run of the shard has succeeded;
+// those of runs under way stay. It is housekeeping: a file it cannot
+// remove stays, and the next success tries again.
+func (p *Plan) removeAbandoned(i int, now time.Time) {
+	for _, path := range p.Partials(i) {
+		_, _ = removeAbandoned(path, now)
+	}
 }
 
 // syncFile flushes a written file to the disk before it is renamed.

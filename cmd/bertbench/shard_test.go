@@ -270,11 +270,14 @@ func TestShards20k(t *testing.T) {
 
 	// Shard 5, killed once it has written part of its results.
 	cmd, _ := startShard(t, planPath, "JOB_COMPLETION_INDEX=5")
-	partial := p.PartialPath(5)
+	partial := ""
 	deadline := time.Now().Add(shardWaitLimit)
 	for {
-		if st, err := os.Stat(partial); err == nil && st.Size() > 0 {
-			break
+		if left := p.Partials(5); len(left) == 1 {
+			if st, err := os.Stat(left[0]); err == nil && st.Size() > 0 {
+				partial = left[0]
+				break
+			}
 		}
 		if _, err := os.Stat(p.ShardPath(5)); err == nil {
 			t.Fatal("shard 5 finished before it could be killed: make its shard bigger")
@@ -304,8 +307,8 @@ func TestShards20k(t *testing.T) {
 
 	order := rand.New(rand.NewPCG(20000, 8)).Perm(8)
 	runShards(t, planPath, "JOB_COMPLETION_INDEX", order)
-	if _, err := os.Stat(partial); err == nil {
-		t.Errorf("the rerun left %s", partial)
+	if left := p.Partials(5); len(left) != 0 {
+		t.Errorf("the rerun left %q (the killed run's was %s)", left, partial)
 	}
 	if st, err := os.Stat(p.ShardPath(5)); err != nil || st.Size() <= killed {
 		t.Fatalf("shard 5's results after the rerun: %v, %v; the killed run had written %d bytes, which should be part of them", st, err, killed)
@@ -484,4 +487,49 @@ func childPeak(t *testing.T, args ...string) int64 {
 		t.Fatalf("peak %q: %v", b, err)
 	}
 	return kib
+}
+
+// TestShardTwiceAtOnce: two processes running the same shard at once (a
+// requeued Slurm task, a duplicate Kubernetes pod) both succeed, each
+// writing a partial file of its own; the results are the same bytes
+// either way, so the merge is score's output. A partial file left by a
+// killed run is removed by a run that succeeds.
+func TestShardTwiceAtOnce(t *testing.T) {
+	orttest.Require(t)
+	dir := t.TempDir()
+	args := append(textCorpus(t, dir, 2000, 24, 4), scoringArgs(t)...)
+	out := filepath.Join(dir, "job")
+	mustCLI(t, append(append([]string{"plan"}, args...), "--shards", "2", "--out", out)...)
+	planPath := filepath.Join(out, shard.PlanFile)
+	// What a run killed long ago left: written to, its writer gone.
+	stale := filepath.Join(out, shard.PartialFile(0)+"4242-0badf00d")
+	if err := os.WriteFile(stale, []byte(`{"i":0,"id":"L1","P":0.5`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	a, aErr := startShard(t, planPath, "JOB_COMPLETION_INDEX=0")
+	b, bErr := startShard(t, planPath, "SLURM_ARRAY_TASK_ID=0")
+	for _, c := range []struct {
+		cmd    *exec.Cmd
+		stderr *strings.Builder
+	}{{a, aErr}, {b, bErr}} {
+		if code := waitShard(t, c.cmd); code != exitOK {
+			t.Errorf("a run of shard 0: exit %d: %s", code, c.stderr)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if !strings.Contains(aErr.String()+bErr.String(), "pairs scored into") {
+		t.Fatalf("neither run scored shard 0: %q, %q", aErr, bErr)
+	}
+	t.Logf("the two runs: %q, %q", strings.TrimSpace(aErr.String()), strings.TrimSpace(bErr.String()))
+	mustCLI(t, "score", "--plan", planPath, "--shard", "1")
+	if left, _ := filepath.Glob(filepath.Join(out, shard.PartialFile(0)+"*")); len(left) != 0 {
+		t.Errorf("partial files left: %q", left)
+	}
+	compareMerged(t, planPath, scoreAll(t, args))
 }
