@@ -95,17 +95,35 @@ func (p *Plan) Merge(ctx context.Context) (*Merged, error) {
 	var other []string
 	for i, d := range dones {
 		if d.Hash != r.Hash {
-			other = append(other, fmt.Sprintf("shard %d: %s", i, d.Config.Runtime.Device))
+			other = append(other, fmt.Sprintf("shard %d: %s", i, configDiff(dones[0], d)))
 		}
 	}
 	if len(other) > 0 {
 		// The scores agree to the scorer's parity bound (SameScores), not
 		// bit for bit: the result is named by the plan's configuration.
 		r.Config, r.Hash = p.Config, p.Hash
-		out.Warnings = append(out.Warnings, fmt.Sprintf("the shards ran on different devices (shard 0: %s; %s); their scores agree to 1e-5, and the result carries the plan's hash",
-			dones[0].Config.Runtime.Device, strings.Join(other, "; ")))
+		out.Warnings = append(out.Warnings, fmt.Sprintf("shards ran with another configuration than shard 0 (%s); their scores agree to 1e-5, and the result carries the plan's hash",
+			strings.Join(other, "; ")))
 	}
 	return out, nil
+}
+
+// configDiff says how marker d's configuration differs from first's, in
+// the fields that can change a hash: "device cuda:0 (shard 0: cpu)". The
+// batch budget, chunk size and threads are each machine's own and name no
+// score; a hash that differs in nothing else is named itself.
+func configDiff(first, d *Done) string {
+	a, b := first.Config, d.Config
+	a.Runtime.BatchTokens, a.Runtime.ChunkTokens, a.Runtime.Threads = 0, 0, 0
+	b.Runtime.BatchTokens, b.Runtime.ChunkTokens, b.Runtime.Threads = 0, 0, 0
+	var parts []string
+	for _, f := range a.Diff(b) {
+		parts = append(parts, fmt.Sprintf("%s %s (shard %d: %s)", f.Field, f.B, first.Shard, f.A))
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("hash %s (shard %d: %s)", d.Hash, first.Shard, first.Hash)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // missingErr names the missing shards and the command that makes them.

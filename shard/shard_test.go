@@ -323,8 +323,26 @@ func TestMergeRefuses(t *testing.T) {
 	d["hash"] = "gpu-hash"
 	writeDone(1, d)
 	m, err := p.Merge(context.Background())
-	if err != nil || len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0], "shard 1: cuda:0") || m.Result.Hash != p.Hash {
+	if err != nil || len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0], "shard 1: device cuda:0 (shard 0: cpu)") || m.Result.Hash != p.Hash {
 		t.Errorf("a shard on cuda:0 in fp32: %v, warnings %q, hash %s", err, m.Warnings, m.Result.Hash)
+	}
+	// Another runtime version, on the same device: the warning says so,
+	// not that the devices differ.
+	d = doneOf(1)
+	d["config"].(map[string]any)["runtime"].(map[string]any)["runtime_version"] = "1.22.0"
+	d["hash"] = "other-ort-hash"
+	writeDone(1, d)
+	d = doneOf(2)
+	d["config"].(map[string]any)["runtime"].(map[string]any)["threads"] = 99 // not what names a score
+	d["hash"] = "other-ort-hash-2"
+	writeDone(2, d)
+	m, err = p.Merge(context.Background())
+	if err != nil || len(m.Warnings) != 1 || m.Result.Hash != p.Hash {
+		t.Fatalf("a shard of another ORT: %v, warnings %q, hash %s", err, m.Warnings, m.Result.Hash)
+	}
+	if w := m.Warnings[0]; !strings.Contains(w, "shard 1: runtime_version 1.22.0 (shard 0: 1.30.0), device cuda:0 (shard 0: cpu); ") || strings.Contains(w, "devices") || strings.Contains(w, "threads") ||
+		!strings.Contains(w, "shard 2: hash other-ort-hash-2 (shard 0: ") {
+		t.Errorf("a shard of another ORT: warning %q", w)
 	}
 }
 
