@@ -122,6 +122,14 @@ func runScoreShard(cCtx *cli.Context, resolve scoreModelResolver, refFiles []str
 	if cCtx.NArg() > 0 {
 		return usagef("score: unexpected argument %q", cCtx.Args().First())
 	}
+	path := cCtx.String("plan")
+	if path == "" {
+		flag := "--shard"
+		if !cCtx.IsSet("shard") {
+			flag = "--shard-from-env"
+		}
+		return usagef("score: %s needs --plan FILE (the plan.json that bertbench plan wrote)", flag)
+	}
 	if len(refFiles) > 0 {
 		return usagef("score: -r comes from the plan: drop it with --plan")
 	}
@@ -131,20 +139,27 @@ func runScoreShard(cCtx *cli.Context, resolve scoreModelResolver, refFiles []str
 			return usagef("score: --%s comes from the plan: drop it with --plan (only --%s may be given)", name, strings.Join(shardRuntimeFlags[3:7], ", --"))
 		}
 	}
-	path := cCtx.String("plan")
-	if path == "" {
-		return usagef("score: --shard and --shard-from-env go with --plan FILE")
-	}
 	fromEnv, hasIndex := cCtx.Bool("shard-from-env"), cCtx.IsSet("shard")
 	if fromEnv == hasIndex {
 		return usagef("score: with --plan give --shard I or --shard-from-env, one of them")
 	}
-	if err := checkRuntimeFlags("score", cCtx); err != nil {
+	if err := checkSizeFlags("score", cCtx); err != nil {
 		return err
+	}
+	// --tf32 without --device runs on the plan's device: checked once the
+	// plan is read.
+	tf32Only := cCtx.IsSet("tf32") && !cCtx.IsSet("device")
+	if !tf32Only {
+		if err := checkDeviceFlags("score", cCtx.String("device"), cCtx.Bool("tf32")); err != nil {
+			return err
+		}
 	}
 	p, err := shard.Load(path)
 	if err != nil {
 		return classifyErr("score", err)
+	}
+	if tf32Only && p.DeviceKind() != "cuda" {
+		return usagef("score: --tf32 only applies with --device cuda, and the plan %s runs on %s (the CPU always computes in strict float32)", path, p.Device())
 	}
 	i := cCtx.Int("shard")
 	if fromEnv {
@@ -163,8 +178,11 @@ func runScoreShard(cCtx *cli.Context, resolve scoreModelResolver, refFiles []str
 		},
 		Threads: cCtx.Int("threads"),
 	}
-	if cCtx.IsSet("device") {
+	switch {
+	case cCtx.IsSet("device"):
 		o.Device, o.TF32 = cCtx.String("device"), cCtx.Bool("tf32")
+	case tf32Only:
+		o.Device, o.TF32 = p.Device(), cCtx.Bool("tf32")
 	}
 	if cCtx.IsSet("batch-tokens") {
 		o.BatchTokens = cCtx.Int("batch-tokens")

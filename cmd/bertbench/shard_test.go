@@ -391,7 +391,9 @@ func TestShardCLIErrors(t *testing.T) {
 		{"index from env out of range", func() { t.Setenv("SLURM_ARRAY_TASK_ID", "7") }, []string{"score", "--plan", a, "--shard-from-env"}, "shard 7 is out of range"},
 		{"both", nil, []string{"score", "--plan", a, "--shard", "1", "--shard-from-env"}, "give --shard I or --shard-from-env, one of them"},
 		{"inputs with a plan", nil, []string{"score", "--plan", a, "--shard", "1", "--idf"}, "--idf comes from the plan"},
-		{"shard without a plan", nil, []string{"score", "--shard", "1"}, "go with --plan FILE"},
+		{"shard without a plan", nil, []string{"score", "--shard", "1"}, "score: --shard needs --plan FILE"},
+		{"inputs and a shard without a plan", nil, []string{"score", "-c", args[1], "-r", args[3], "--shard", "0"}, "score: --shard needs --plan FILE"},
+		{"shard from env without a plan", nil, []string{"score", "-c", args[1], "-r", args[3], "--shard-from-env"}, "score: --shard-from-env needs --plan FILE"},
 		{"no plan file", nil, []string{"merge", filepath.Join(dir, "none.json")}, "make one with bertbench plan"},
 		{"too many shards", nil, append(append([]string{"plan"}, args...), "--shards", "31", "--out", filepath.Join(dir, "c")), "--shards 31 is more shards than the 30 items"},
 		{"stdin", nil, []string{"plan", "-c", "-", "-r", args[3], "--shards", "2", "--out", filepath.Join(dir, "d")}, "standard input (-) cannot be planned"},
@@ -532,4 +534,28 @@ func TestShardTwiceAtOnce(t *testing.T) {
 		t.Errorf("partial files left: %q", left)
 	}
 	compareMerged(t, planPath, scoreAll(t, args))
+}
+
+// TestShardTF32OnCUDAPlan: --tf32 alone on a shard of a CUDA plan runs on
+// the plan's device (it is not refused as needing --device cuda): here
+// with a CUDA provider library that is not there, so it fails trying
+// CUDA, a runtime failure naming the device.
+func TestShardTF32OnCUDAPlan(t *testing.T) {
+	orttest.Require(t)
+	dir := t.TempDir()
+	args := append(textCorpus(t, dir, 20, 8, 6), scoringArgs(t)...)
+	out := filepath.Join(dir, "job")
+	mustCLI(t, append(append([]string{"plan"}, args...), "--device", "cuda:1", "--tf32", "--shards", "2", "--out", out)...)
+	planPath := filepath.Join(out, shard.PlanFile)
+	code, stdout, stderr := runCLI(t, "", "--cuda-ep", filepath.Join(dir, "no-such-provider.so"), "score", "--plan", planPath, "--shard", "0", "--tf32")
+	if code != exitFailure || stdout != "" || strings.Contains(stderr, "only applies") || !strings.Contains(stderr, "--device cuda:1") {
+		t.Errorf("--tf32 on a CUDA plan's shard: exit %d, stdout %q, stderr %q; want a runtime failure opening CUDA (cuda:1)", code, stdout, stderr)
+	}
+	// --tf32 on a CPU plan's shard still needs --device cuda.
+	cpu := filepath.Join(dir, "cpu")
+	mustCLI(t, append(append([]string{"plan"}, args...), "--shards", "2", "--out", cpu)...)
+	code, _, stderr = runCLI(t, "", "score", "--plan", filepath.Join(cpu, shard.PlanFile), "--shard", "0", "--tf32")
+	if code != exitUsage || !strings.Contains(stderr, "--tf32 only applies with --device cuda") {
+		t.Errorf("--tf32 on a CPU plan's shard: exit %d, stderr %q", code, stderr)
+	}
 }
