@@ -63,7 +63,6 @@ func (p *Plan) Merge(ctx context.Context) (*Merged, error) {
 	}
 	out := &Merged{Result: &scorer.Result{Pairs: make([]scorer.PRF, 0, p.Items)}, IDs: make([]string, 0, p.Items)}
 	var means scorer.Means
-	st := &out.Result.Stats
 	for i, d := range dones {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -71,22 +70,7 @@ func (p *Plan) Merge(ctx context.Context) (*Merged, error) {
 		if err := p.readShard(i, d, out, &means); err != nil {
 			return nil, err
 		}
-		s := d.Stats
-		st.Chunks += s.Chunks
-		st.Sentences += s.Sentences
-		st.Tokens += s.Tokens
-		st.Batches += s.Batches
-		st.PaddedTokens += s.PaddedTokens
-		st.PeakEmbeddingBytes = max(st.PeakEmbeddingBytes, s.PeakEmbeddingBytes)
-		st.EmptyCandidates += s.EmptyCandidates
-		st.EmptyReferences += s.EmptyReferences
-		st.TruncatedCandidates += s.TruncatedCandidates
-		st.TruncatedReferences += s.TruncatedReferences
-		st.MaxTokens = max(st.MaxTokens, s.MaxTokens)
-		st.Tokenize += s.Tokenize
-		st.Encode += s.Encode
-		st.Match += s.Match
-		st.Wall += s.Wall
+		out.Result.Stats.Add(d.Stats)
 	}
 	r := out.Result
 	r.Count = len(r.Pairs)

@@ -145,11 +145,16 @@ func (p *Plan) checkDone(i int, d *Done) error {
 		return inputf(ErrForeignShard, "%s says it is shard %d, a duplicate of that shard's marker: remove it and rerun %s", p.DonePath(i), d.Shard, rerun)
 	case d.Shards != len(p.Shards) || d.First != s.First || d.Count != s.Count || d.ItemsDigest != s.Digest:
 		return inputf(ErrForeignShard, "%s covers other items than the plan's shard %d (items %d..%d): rerun %s", p.DonePath(i), i, s.First, s.First+s.Count-1, rerun)
-	case d.Config.Score != p.Config.Score || !d.Config.SameScores(p.Config):
+	case !p.givesScores(d.Config):
 		return inputf(ErrForeignShard, "%s was scored with %s, which does not give the plan's scores (%s): rerun %s with the plan's settings", p.DonePath(i), d.Hash, p.Hash, rerun)
 	}
 	return nil
 }
+
+// givesScores reports whether scores of configuration c are the plan's:
+// the same ScoreConfig and arithmetic, to the scorer's parity bound
+// (scorer.Config.SameScores).
+func (p *Plan) givesScores(c scorer.Config) bool { return c.SameScores(p.Config) }
 
 // Run scores shard i of the plan. It first checks the inputs against the
 // plan (a changed input is refused, even for a shard that is done: its
@@ -246,7 +251,7 @@ func (p *Plan) scorer(ctx context.Context, o RunOptions) (openScorer, error) {
 		m.Close()
 		return openScorer{}, asModelErr(err)
 	}
-	if got := s.Config(); got.Score != p.Config.Score || !got.SameScores(p.Config) {
+	if got := s.Config(); !p.givesScores(got) {
 		m.Close()
 		return openScorer{}, inputf(ErrForeignShard, "the model %s scores as %s here, and the plan %s as %s: it is not the same model and settings (or --device changes the scores); make a new plan, or run with the plan's settings",
 			spec, got.Hash(), p.Path(), p.Hash)
