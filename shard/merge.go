@@ -25,7 +25,7 @@ type Merged struct {
 	// IDs are the items' ids, IDs[k] that of Result.Pairs[k].
 	IDs []string
 	// Warnings say what a reader of the result should know (shards that
-	// ran on different devices).
+	// ran with another configuration, within the parity bound).
 	Warnings []string
 }
 
