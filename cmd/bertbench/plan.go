@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/onnxrt"
 	"github.com/bertbench/bertbench/shard"
+	"github.com/bertbench/bertbench/store"
 )
 
 // planCommand is `bertbench plan`.
@@ -41,8 +43,9 @@ relative place:  bertbench score --plan DIR/plan.json --shard I  (or
 --shard-from-env in a Slurm job array or a Kubernetes Indexed Job), and
 put them together:  bertbench merge DIR/plan.json. The merged output is
 byte for byte what bertbench score prints for the whole input. A run in a
-results store is not planned yet: plan its translation results file
-(--field output) against the dataset.`,
+results store is not planned yet: plan a variation's outputs (--field
+output) against the dataset, and merge --store puts the scores back into
+the run for compare and report.`,
 		Flags: append(scoringFlags(refs),
 			&cli.IntFlag{Name: "shards", Usage: "cut the job into `N` shards of (nearly) equal size"},
 			&cli.IntFlag{Name: "shard-size", Usage: "cut the job into shards of `K` items (the last one smaller)"},
@@ -211,7 +214,7 @@ func mergeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "merge",
 		Usage:     "put the shards of a plan together into score's output",
-		UsageText: "bertbench merge DIR/plan.json [--format text|json|jsonl|csv] [-o FILE]",
+		UsageText: "bertbench merge DIR/plan.json [--format text|json|jsonl|csv] [-o FILE] [--store DIR|FILE --run RUN --variation NAME [--repeat N]]",
 		Description: `Reads every shard's done marker and results beside the plan and prints
 what bertbench score prints for the whole input, byte for byte, in every
 format: the pairs in item order, the hash, the means added in item order.
@@ -222,10 +225,22 @@ missing shard (no done marker), a shard of another plan, a shard scored with
 a configuration that does not give the plan's scores (see the scorer's
 SameScores: the same model and settings, and exact float32 or the same kind
 of device), a duplicate marker, a results file that does not match its
-marker, and shard files the plan does not have.`,
+marker, and shard files the plan does not have.
+
+With --store, --run and --variation it also stores the scores in a results
+store as those of the run's variation (of --repeat, 0 by default), under
+the plan's scoring hash: compare and report then read them like the run's
+own (compare --scoring HASH). The plan must be of that variation's outputs
+against the run's dataset (plan -c outputs.jsonl --field output -r
+dataset.jsonl), each item with a successful generation in the run, and
+without --rescale (a store keeps raw scores).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output `FORMAT`: " + strings.Join(scoreFormats, ", ")},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the results to `FILE` instead of stdout", TakesFile: true},
+			&cli.StringFlag{Name: "store", Usage: "also store the scores in the results store `DIR|FILE` (with --run and --variation)", TakesFile: true},
+			&cli.StringFlag{Name: "run", Usage: "with --store: the `RUN` whose outputs the plan scored"},
+			&cli.StringFlag{Name: "variation", Usage: "with --store: the run's variation `NAME` whose outputs the plan scored"},
+			&cli.IntFlag{Name: "repeat", Usage: "with --store: the variation's repeat `N` (0-based)"},
 		},
 		Action: runMerge,
 	}
@@ -244,6 +259,13 @@ func runMerge(cCtx *cli.Context) error {
 			return asUsage(fmt.Errorf("merge: output: %w", err))
 		}
 	}
+	storePath := cCtx.String("store")
+	switch {
+	case storePath == "" && (cCtx.IsSet("run") || cCtx.IsSet("variation") || cCtx.IsSet("repeat")):
+		return usagef("merge: --run, --variation and --repeat go with --store DIR|FILE")
+	case storePath != "" && (cCtx.String("run") == "" || cCtx.String("variation") == ""):
+		return usagef("merge: --store needs --run RUN and --variation NAME: the run and variation whose outputs the plan scored")
+	}
 	p, err := shard.Load(cCtx.Args().First())
 	if err != nil {
 		return classifyErr("merge", err)
@@ -256,7 +278,37 @@ func runMerge(cCtx *cli.Context) error {
 		fmt.Fprintf(cCtx.App.ErrWriter, "bertbench: warning: %s\n", w)
 	}
 	warnScores(cCtx.App.ErrWriter, m.Result)
+	if storePath != "" {
+		if err := mergeIntoStore(cCtx, storePath, m); err != nil {
+			return err
+		}
+	}
 	return writeCommandOutput("merge", cCtx.String("output"), cCtx.App.Writer, func(w io.Writer) error {
 		return writeScores(w, format, m.Result)
 	})
+}
+
+// mergeIntoStore is merge --store: the merged scores stored as the
+// scores of --run's --variation.
+func mergeIntoStore(cCtx *cli.Context, path string, m *shard.Merged) error {
+	ctx := cCtx.Context
+	s, err := store.OpenExisting(ctx, path)
+	if err != nil {
+		return asUsage(fmt.Errorf("merge: --store: %w", err)) // missing, or not a store
+	}
+	defer s.Close()
+	run, err := s.OpenRun(ctx, cCtx.String("run"))
+	if errors.Is(err, store.ErrRunNotFound) {
+		return asUsage(fmt.Errorf("merge: --run: %w", err))
+	}
+	if err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	variation := cCtx.String("variation")
+	n, err := m.Store(ctx, run, variation, cCtx.Int("repeat"))
+	if err != nil {
+		return classifyErr("merge", err)
+	}
+	fmt.Fprintf(cCtx.App.ErrWriter, "bertbench: %d scores of %s:%s stored in %s (%d new) under %s\n", len(m.Result.Pairs), run.ID(), variation, s.Path(), n, m.Result.Hash)
+	return nil
 }

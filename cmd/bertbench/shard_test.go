@@ -19,7 +19,9 @@ import (
 	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/modelspec"
+	"github.com/bertbench/bertbench/runners"
 	"github.com/bertbench/bertbench/shard"
+	"github.com/bertbench/bertbench/store"
 )
 
 // shardWaitLimit bounds one shard child (the race detector slows it).
@@ -557,5 +559,164 @@ func TestShardTF32OnCUDAPlan(t *testing.T) {
 	code, _, stderr = runCLI(t, "", "score", "--plan", filepath.Join(cpu, shard.PlanFile), "--shard", "0", "--tf32")
 	if code != exitUsage || !strings.Contains(stderr, "--tf32 only applies with --device cuda") {
 		t.Errorf("--tf32 on a CPU plan's shard: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestMergeIntoStore: a run's outputs of one variation, planned against
+// its dataset (--field output), sharded and merged with --store: the
+// merged scores become the run's scores of that variation, which compare
+// and report then read like a run's own (the same scores as the merge
+// printed). A rescaled plan, a variation the run lacks and an item
+// without a generation are refused before anything is stored.
+func TestMergeIntoStore(t *testing.T) {
+	orttest.Require(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	field := fieldCorpus(t, dir, 40, 7) // -c cands.jsonl --field output -r items.jsonl
+	s, err := store.Open(ctx, store.PathIn(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.CreateRun(ctx, store.RunConfig{ID: "study", Config: "x\n", ConfigHash: "h-study", ToolVersion: "v-test",
+		Variations: []store.Variation{{Name: "base", Runner: "ollama:m", Prompt: "{{.Source}}"}, {Name: "other", Runner: "ollama:m", Prompt: "{{.Source}}"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readJSONL := func(path string) []map[string]any {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	var items []store.Item
+	for _, it := range readJSONL(field[5]) {
+		var refs []string
+		for _, ref := range it["references"].([]any) {
+			refs = append(refs, ref.(string))
+		}
+		items = append(items, store.Item{ID: it["id"].(string), Source: it["source"].(string), References: refs})
+	}
+	if err := r.PutItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range readJSONL(field[1]) {
+		for _, v := range []string{"base", "other"} {
+			k := store.Key{Variation: v, Item: c["id"].(string)}
+			if _, err := r.PutGeneration(ctx, store.Generation{Key: k, Result: runners.Result{Output: c["output"].(string), Attempts: 1}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.Close()
+
+	args := append(append([]string{}, field...), scoringArgs(t)[:8]...) // the model, layer 4, --idf, --rescale --baseline
+	plan := func(name string, extra ...string) string {
+		out := filepath.Join(dir, name)
+		mustCLI(t, append(append(append([]string{"plan"}, args...), extra...), "--shards", "3", "--out", out)...)
+		p := filepath.Join(out, shard.PlanFile)
+		for i := range 3 {
+			mustCLI(t, "score", "--plan", p, "--shard", strconv.Itoa(i), "--threads", "1")
+		}
+		return p
+	}
+	rescaled := plan("rescaled")
+	code, _, stderr := runCLI(t, "", "merge", rescaled, "--store", dir, "--run", "study", "--variation", "base")
+	if code != exitUsage || !strings.Contains(stderr, "merge: --store: the plan rescales its scores") || strings.Count(stderr, "merge:") != 1 {
+		t.Errorf("merge --store of a rescaled plan: exit %d, %q", code, stderr)
+	}
+	args = append(append([]string{}, field...), scoringArgs(t)[:5]...) // no --rescale
+	raw := plan("raw")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--store", dir, "--run", "study", "--variation", "none"}, `merge: --variation: run study has no variation "none"`},
+		{[]string{"--store", dir, "--run", "nope", "--variation", "base"}, "merge: --run: no such run: nope in "},
+		{[]string{"--store", filepath.Join(dir, "none"), "--run", "study", "--variation", "base"}, "merge: --store: results store " + filepath.Join(dir, "none")},
+		{[]string{"--store", dir, "--run", "study"}, "merge: --store needs --run RUN and --variation NAME"},
+		{[]string{"--run", "study"}, "merge: --run, --variation and --repeat go with --store"},
+		{[]string{"--store", dir, "--run", "study", "--variation", "base", "--repeat", "1"}, `merge: --repeat 1: variation "base" of run study has repeats 0 to 0`},
+	} {
+		code, _, stderr := runCLI(t, "", append([]string{"merge", raw}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "merge:") != 1 {
+			t.Errorf("merge %s: exit %d, %q; want one line with %q", strings.Join(tc.args, " "), code, stderr, tc.want)
+		}
+	}
+	// An item the variation has no generation of.
+	s, err = store.Open(ctx, store.PathIn(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := s.CreateRun(ctx, store.RunConfig{ID: "half", Config: "x\n", ConfigHash: "h-half", ToolVersion: "v-test",
+		Variations: []store.Variation{{Name: "base", Runner: "ollama:m", Prompt: "{{.Source}}"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.PutItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.PutGeneration(ctx, store.Generation{Key: store.Key{Variation: "base", Item: "doc00001"}, Result: runners.Result{Output: "x", Attempts: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, tc := range []struct{ variation, want string }{
+		{"base", `run half has no successful generation of item doc00000 for variation "base" (repeat 0)`},
+	} {
+		code, _, stderr := runCLI(t, "", "merge", raw, "--store", dir, "--run", "half", "--variation", tc.variation)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "merge:") != 1 {
+			t.Errorf("merge --store --variation %s: exit %d, %q; want one line with %q", tc.variation, code, stderr, tc.want)
+		}
+	}
+	merged := mustCLI(t, "merge", raw, "--format", "json")
+	code, _, stderr = runCLI(t, "", "merge", raw, "--store", dir, "--run", "study", "--variation", "base", "-o", filepath.Join(dir, "merged.txt"))
+	if code != exitOK || !strings.Contains(stderr, "40 scores of study:base stored") {
+		t.Fatalf("merge --store: exit %d, %s", code, stderr)
+	}
+	var want struct {
+		Hash  string `json:"hash"`
+		Pairs []struct{ P, R, F float64 }
+	}
+	if err := json.Unmarshal([]byte(merged), &want); err != nil {
+		t.Fatalf("merge --format json: %v: %.200s", err, merged)
+	}
+	// compare and report read them: the per-item rows are the merge's.
+	out := mustCLI(t, "compare", "--store", dir, "--scoring", want.Hash, "--format", "json", "--resamples", "200", "--permutations", "200", "study:base")
+	var cmp struct {
+		Items []struct {
+			ID    string `json:"id"`
+			Sides []struct {
+				Raw *struct{ P, R, F float64 } `json:"raw"`
+			} `json:"sides"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &cmp); err != nil {
+		t.Fatalf("compare --format json: %v: %.300s", err, out)
+	}
+	if len(cmp.Items) != 40 {
+		t.Fatalf("compare has %d items, want 40", len(cmp.Items))
+	}
+	for _, it := range cmp.Items {
+		var k int
+		if _, err := fmt.Sscanf(it.ID, "doc%05d", &k); err != nil || len(it.Sides) != 1 || it.Sides[0].Raw == nil {
+			t.Fatalf("compare's item %+v", it)
+		}
+		if got, w := *it.Sides[0].Raw, want.Pairs[k]; got.P != w.P || got.R != w.R || got.F != w.F {
+			t.Errorf("item %s: compare reads %v, the merge printed %v", it.ID, got, w)
+		}
+	}
+	// report reads them too; the other variation has no scores under the
+	// plan's hash (none were stored for it).
+	rep := mustCLI(t, "report", "--store", dir, "--scoring", want.Hash, "--resamples", "200", "--permutations", "200", "--format", "json", "study")
+	if !strings.Contains(rep, `"variation": "base"`) {
+		t.Errorf("report: %.300s", rep)
 	}
 }
