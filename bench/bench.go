@@ -106,12 +106,7 @@ func (r *Result) PaddingEfficiency() float64 {
 // BatchPercentile is the q-th quantile (0..1, nearest rank) of the
 // measured encoder runs' wall times (0 with none).
 func (r *Result) BatchPercentile(q float64) time.Duration {
-	n := len(r.Batches)
-	if n == 0 {
-		return 0
-	}
-	i := int(q*float64(n)+0.999999) - 1
-	return r.Batches[min(max(i, 0), n-1)]
+	return Percentile(r.Batches, q)
 }
 
 func perSecond(n int, d time.Duration) float64 {
