@@ -24,8 +24,8 @@ var benchPrecisions = []string{"fp32", "tf32"}
 func benchCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "bench",
-		Usage:       "measure bertbench's own speed",
-		Subcommands: []*cli.Command{benchScorerCommand(resolveScoreModel)},
+		Usage:       "measure speed: the scorer, translation runners",
+		Subcommands: []*cli.Command{benchScorerCommand(resolveScoreModel), benchGenerateCommand()},
 	}
 }
 
