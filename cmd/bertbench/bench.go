@@ -24,8 +24,8 @@ var benchPrecisions = []string{"fp32", "tf32"}
 func benchCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "bench",
-		Usage:       "measure speed: the scorer, translation runners",
-		Subcommands: []*cli.Command{benchScorerCommand(resolveScoreModel), benchGenerateCommand()},
+		Usage:       "measure speed: the scorer, translation runners, the CPU's peak",
+		Subcommands: []*cli.Command{benchScorerCommand(resolveScoreModel), benchGenerateCommand(), benchPeakCommand()},
 	}
 }
 
@@ -57,6 +57,15 @@ loaded), load_s (the model's load), tokenize_s, encode_s, match_s (per run;
 tokenizing overlaps encoding), peak_rss_bytes (0 where not known), model,
 device and precision (what really ran).
 
+gflop_per_token is the encoder's arithmetic a token at the mean sentence
+length (2·(4H² + 2HI)·L + 4·S·H·L, from config.json and the layers kept)
+and encoder_gflops its rate over encode_s, padding not counted. With
+--peak (CPU only) the practical peak is measured first in the same process
+(a --peak-size MatMul through ONNX Runtime, int8 for an int8 model, with
+the same --threads: see bench peak), and the object adds peak_gflops,
+peak_precision, fraction_of_peak (encoder_gflops / peak_gflops),
+theoretical_gflops (an estimate from the CPU's flags and clock) and cpu.
+
 --precision fp32 (strict float32) or tf32 (--device cuda only: TF32
 products, as score's --tf32); int8 and fp16 come with the precision modes.`,
 		Flags: []cli.Flag{
@@ -75,6 +84,8 @@ products, as score's --tf32); int8 and fp16 come with the precision modes.`,
 			&cli.IntFlag{Name: "warmup", Value: 1, Usage: "`N` unmeasured runs first"},
 			&cli.IntFlag{Name: "runs", Value: 3, Usage: "`N` measured runs"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output `FORMAT`: text or json"},
+			&cli.BoolFlag{Name: "peak", Usage: "measure the CPU's practical GEMM peak first (as bench peak), and report the encoder's fraction of it"},
+			&cli.StringFlag{Name: "peak-size", Value: bench.DefaultGEMMSize.String(), Usage: "the peak's matrix product `M,K,N`"},
 		},
 		Action: func(cCtx *cli.Context) error { return runBenchScorer(cCtx, resolve, refs.values) },
 	}
@@ -86,6 +97,7 @@ type benchScorerFlags struct {
 	lengths bench.Lengths
 	device  onnxrt.Device
 	tf32    bool
+	gemm    bench.GEMMSize // --peak-size
 }
 
 func checkBenchScorerFlags(cCtx *cli.Context, refFiles []string) (benchScorerFlags, error) {
@@ -119,6 +131,12 @@ func checkBenchScorerFlags(cCtx *cli.Context, refFiles []string) (benchScorerFla
 	}
 	if f.device, err = onnxrt.ParseDevice(cCtx.String("device")); err != nil {
 		return f, usagef("bench scorer: --device: %v", err)
+	}
+	if f.gemm, err = bench.ParseGEMMSize(cCtx.String("peak-size")); err != nil {
+		return f, usagef("bench scorer: --peak-size %v", err)
+	}
+	if cCtx.Bool("peak") && f.device.Kind != onnxrt.CPU {
+		return f, usagef("bench scorer: --peak measures the CPU's peak; it does not apply with --device %s", f.device)
 	}
 	switch p := cCtx.String("precision"); p {
 	case "fp32":
@@ -170,6 +188,9 @@ func runBenchScorer(cCtx *cli.Context, resolve scoreModelResolver, refFiles []st
 		Cands:  cands, Refs: refs,
 		Warmup: cCtx.Int("warmup"), Runs: cCtx.Int("runs"),
 	}
+	if cCtx.Bool("peak") {
+		opts.Peak = &bench.PeakOptions{Size: f.gemm}
+	}
 	bar := newProgressBar(cCtx.App.ErrWriter, len(cands)*(opts.Warmup+opts.Runs), progressMinPairs, "benchmarking", "pairs")
 	if bar != nil {
 		opts.Progress = func(done, _ int) { _ = bar.Set(done) }
@@ -212,12 +233,20 @@ type benchJSON struct {
 	Model             string  `json:"model"`
 	Device            string  `json:"device"`
 	Precision         string  `json:"precision"`
+	GFLOPPerToken     float64 `json:"gflop_per_token"`
+	EncoderGFLOPS     float64 `json:"encoder_gflops"`
+	// With --peak only.
+	PeakGFLOPS        float64 `json:"peak_gflops,omitempty"`
+	PeakPrecision     string  `json:"peak_precision,omitempty"`
+	FractionOfPeak    float64 `json:"fraction_of_peak,omitempty"`
+	TheoreticalGFLOPS float64 `json:"theoretical_gflops,omitempty"`
+	CPU               string  `json:"cpu,omitempty"`
 }
 
 func benchObject(r *bench.Result) benchJSON {
 	s := r.Sum()
 	k := float64(len(r.Runs))
-	return benchJSON{
+	o := benchJSON{
 		Pairs: r.Pairs, Runs: len(r.Runs), Warmup: r.Warmup,
 		PairsPerS: r.PairsPerSecond(), TokensPerS: r.TokensPerSecond(),
 		Tokens:            float64(s.Tokens) / k,
@@ -230,8 +259,18 @@ func benchObject(r *bench.Result) benchJSON {
 		EncodeS:           s.Encode.Seconds() / k,
 		MatchS:            s.Match.Seconds() / k,
 		PeakRSSBytes:      r.PeakRSSBytes,
+		GFLOPPerToken:     r.FLOPsPerToken() / 1e9,
+		EncoderGFLOPS:     r.EncoderGFLOPS(),
 		Model:             r.Model, Device: r.Device, Precision: r.Precision,
 	}
+	if p := r.Peak; p != nil {
+		o.PeakGFLOPS, o.PeakPrecision, o.FractionOfPeak, o.CPU = p.GOPS(), p.Precision, r.FractionOfPeak(), r.CPU.Model
+		o.TheoreticalGFLOPS = r.CPU.FP32GFLOPS()
+		if p.Precision == bench.PeakInt8 {
+			o.TheoreticalGFLOPS = r.CPU.Int8GOPS()
+		}
+	}
+	return o
 }
 
 func writeBenchJSON(w io.Writer, r *bench.Result) error {
@@ -256,6 +295,11 @@ func writeBenchText(w io.Writer, r *bench.Result) error {
 		{"run time", fmt.Sprintf("%s: tokenize %s, encode %s, match %s", ms(o.TotalS), ms(o.TokenizeS), ms(o.EncodeS), ms(o.MatchS))},
 		{"model load", ms(o.LoadS)},
 		{"peak RSS", rssText(o.PeakRSSBytes)},
+		{"encoder arithmetic", fmt.Sprintf("%.1f GFLOP/s (%.3f GFLOP a token)", o.EncoderGFLOPS, o.GFLOPPerToken)},
+	}
+	if o.PeakGFLOPS > 0 {
+		rows = append(rows, [2]string{"peak", fmt.Sprintf("%s practical (%s MatMul), %.1f theoretical (an estimate); the encoder at %.1f%% of the practical peak",
+			peakRate(o.PeakGFLOPS, o.PeakPrecision), o.PeakPrecision, o.TheoreticalGFLOPS, 100*o.FractionOfPeak)})
 	}
 	for _, row := range rows {
 		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])

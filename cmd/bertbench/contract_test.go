@@ -49,6 +49,7 @@ func TestUsageContract(t *testing.T) {
 		"compare":         {badValue: []string{"--resamples", "many", "r1"}, wantBad: `invalid value "many" for --resamples: want a whole number`, missing: []string{}, wantMissing: "compare: want at least one side"},
 		"bench scorer":    {badValue: []string{"--pairs", "x"}, wantBad: `invalid value "x" for --pairs: want a whole number`, missing: []string{"-r", refs}, wantMissing: "-c and -r go together"},
 		"bench generate":  {badValue: []string{"--requests", "x", "--runner", "ollama:x"}, wantBad: `invalid value "x" for --requests: want a whole number`, missing: []string{"--concurrency", "1"}, wantMissing: "missing --runner"},
+		"bench peak":      {badValue: []string{"--threads", "x"}, wantBad: `invalid value "x" for --threads: want a whole number`},
 		"report":          {badValue: []string{"--seed", "x"}, wantBad: `invalid value "x" for --seed: want a whole number`},
 	}
 	app := newApp(strings.NewReader(""), &strings.Builder{}, &strings.Builder{})
