@@ -64,8 +64,8 @@ func TestGraph(t *testing.T) {
 		t.Error("run after Close: no error")
 	}
 	for name, in := range map[string]Tensor{
-		"data type":  {Name: "x", Shape: []int64{2}, Data: []float64{1, 2}},
-		"too short":  {Name: "x", Shape: []int64{3}, Data: []float32{1, 2}},
+		"data type": {Name: "x", Shape: []int64{2}, Data: []float64{1, 2}},
+		"too short": {Name: "x", Shape: []int64{3}, Data: []float32{1, 2}},
 	} {
 		_, err := rt.NewGraph(path, []Tensor{in}, []Tensor{{Name: "y", Shape: []int64{2}, Data: y}}, GraphOptions{Threads: 1})
 		if !errors.Is(err, scorer.ErrInvalidInput) {
