@@ -62,8 +62,8 @@ length (2·(4H² + 2HI)·L + 4·S·H·L, from config.json and the layers kept)
 and encoder_gflops its rate over encode_s, padding not counted. With
 --peak (CPU only) the practical peak is measured first in the same process
 (a --peak-size MatMul through ONNX Runtime, int8 for an int8 model, with
-the same --threads: see bench peak), and the object adds peak_gflops,
-peak_precision, fraction_of_peak (encoder_gflops / peak_gflops),
+the same --threads: see bench peak), and the object adds peak_gflops
+(the best run), peak_median_gflops, peak_precision, fraction_of_peak (encoder_gflops / peak_gflops),
 theoretical_gflops (an estimate from the CPU's flags and clock) and cpu.
 
 --precision fp32 (strict float32) or tf32 (--device cuda only: TF32
@@ -237,6 +237,7 @@ type benchJSON struct {
 	EncoderGFLOPS     float64 `json:"encoder_gflops"`
 	// With --peak only.
 	PeakGFLOPS        float64 `json:"peak_gflops,omitempty"`
+	PeakMedianGFLOPS  float64 `json:"peak_median_gflops,omitempty"`
 	PeakPrecision     string  `json:"peak_precision,omitempty"`
 	FractionOfPeak    float64 `json:"fraction_of_peak,omitempty"`
 	TheoreticalGFLOPS float64 `json:"theoretical_gflops,omitempty"`
@@ -265,7 +266,7 @@ func benchObject(r *bench.Result) benchJSON {
 	}
 	if p := r.Peak; p != nil {
 		o.PeakGFLOPS, o.PeakPrecision, o.FractionOfPeak, o.CPU = p.GOPS(), p.Precision, r.FractionOfPeak(), r.CPU.Model
-		o.TheoreticalGFLOPS = r.CPU.FP32GFLOPS()
+		o.PeakMedianGFLOPS, o.TheoreticalGFLOPS = p.MedianGOPS(), r.CPU.FP32GFLOPS()
 		if p.Precision == bench.PeakInt8 {
 			o.TheoreticalGFLOPS = r.CPU.Int8GOPS()
 		}
