@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bertbench/bertbench/bertscore"
@@ -22,6 +23,11 @@ type Options struct {
 	Model *models.Resolved
 	// Open are the model's options: device, precision (TF32), threads.
 	Open bertscore.Options
+	// Precision, when set, is the precision the encoder must compute in
+	// ("fp32", "fp16", "int8", "fp32+tf32"): the model's own (chosen when
+	// it was built), with "+tf32" when Open.TF32. A model of another
+	// precision is refused (ErrInvalidInput) before anything is scored.
+	Precision string
 	// Scorer are the scorer's options (batch budget, threads); its
 	// OnBatch and Progress are the benchmark's own.
 	Scorer bertscore.ScorerOptions
@@ -170,6 +176,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Runs < 1 || o.Warmup < 0 {
 		return nil, fmt.Errorf("bench: %d runs after %d warm-up runs (want at least 1, and warm-up not negative): %w", o.Runs, o.Warmup, ErrInvalidInput)
 	}
+	// The manifest says the build precision before the model is loaded;
+	// the loaded graph says what really runs.
+	if mf := o.Model.Manifest; o.Precision != "" && mf != nil && mf.Precision != "" {
+		if got := mf.Precision + map[bool]string{true: "+tf32"}[o.Open.TF32]; got != o.Precision {
+			return nil, precisionMismatch(o.Model.Name, o.Precision, got)
+		}
+	}
 	res := &Result{Pairs: len(o.Cands), Warmup: o.Warmup}
 	res.Shape, _ = ReadEncoderShape(o.Model) // unknown: no FLOP figures
 	if o.Peak != nil {
@@ -181,7 +194,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		po.Runtime, po.Threads = rt, o.Open.Threads
 		if po.Precision == "" {
 			po.Precision = PeakFP32
-			if o.Model.Manifest != nil && o.Model.Manifest.Precision == PeakInt8 {
+			if o.Precision == PeakInt8 || (o.Model.Manifest != nil && o.Model.Manifest.Precision == PeakInt8) {
 				po.Precision = PeakInt8
 			}
 		}
@@ -201,6 +214,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer m.Close()
 	load := time.Since(start)
+	if got := m.Encoder().Info().Precision; o.Precision != "" && got != o.Precision {
+		return nil, precisionMismatch(o.Model.Name, o.Precision, got)
+	}
 	var batches []time.Duration
 	measuring := false
 	so := o.Scorer
@@ -240,4 +256,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.Batches = batches
 	res.PeakRSSBytes = peakRSS()
 	return res, nil
+}
+
+// precisionMismatch is the error for a model that does not compute in the
+// precision asked for.
+func precisionMismatch(model, want, got string) error {
+	build, _, _ := strings.Cut(want, "+")
+	return fmt.Errorf("precision %s asked for, but model %s computes in %s: the precision is chosen when the model is built (`bertbench models import|pull|synth --precision %s`): %w", want, model, got, build, ErrInvalidInput)
 }

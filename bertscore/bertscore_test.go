@@ -17,6 +17,7 @@ import (
 	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/onnxrt"
 	"github.com/bertbench/bertbench/scorer"
 )
@@ -304,21 +305,21 @@ func TestManifestDefaults(t *testing.T) {
 func TestHashPrecisionFromGraph(t *testing.T) {
 	name := "tiny-roberta"
 	g := fixture.ReadGolden(t, name)
-	for _, fp16 := range []bool{false, true} {
+	for _, p := range modelspec.Precisions {
 		dir := filepath.Join(t.TempDir(), "m")
-		if _, err := models.Import(context.Background(), fixture.Dir(t, name), dir, models.ImportOptions{Layer: g.Meta.NumLayers, FP16: fp16}); err != nil {
+		if _, err := models.Import(context.Background(), fixture.Dir(t, name), dir, models.ImportOptions{Layer: g.Meta.NumLayers, Precision: p}); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Remove(filepath.Join(dir, models.ManifestFile)); err != nil {
 			t.Fatal(err)
 		}
 		s := newScorer(t, open(t, dir, bertscore.Options{}), bertscore.ScorerOptions{})
-		want := map[bool]string{false: ",fp32)", true: ",fp16)"}[fp16]
+		want := "," + string(p) + ")"
 		if !strings.Contains(s.Hash(), want) {
-			t.Errorf("fp16 %v: hash %q lacks %q", fp16, s.Hash(), want)
+			t.Errorf("%s: hash %q lacks %q", p, s.Hash(), want)
 		}
-		if got := s.Config().Runtime.Precision; got != want[1:len(want)-1] {
-			t.Errorf("fp16 %v: precision %q", fp16, got)
+		if got := s.Config().Runtime.Precision; got != string(p) {
+			t.Errorf("%s: precision %q", p, got)
 		}
 	}
 }
@@ -386,5 +387,25 @@ func TestOpenCUDAUnavailable(t *testing.T) {
 	}
 	if bertscore.IsInputError(err) || !errors.Is(err, onnxrt.ErrCUDAProviderNotFound) || !strings.HasPrefix(err.Error(), "--device cuda:0: ") {
 		t.Errorf("error %v, want a runtime error naming --device cuda:0 and the missing provider", err)
+	}
+}
+
+// TestOpenInt8OnCUDARefused: an int8 model asked to run on CUDA is an
+// input error saying int8 runs on the CPU, given before any CUDA library
+// is looked for (so it holds on a machine without a GPU too).
+func TestOpenInt8OnCUDARefused(t *testing.T) {
+	orttest.Require(t)
+	dir := filepath.Join(t.TempDir(), "int8")
+	if _, err := models.Import(context.Background(), fixture.Dir(t, "tiny-mbert"), dir, models.ImportOptions{Layer: 3, Precision: modelspec.INT8}); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), onnxrt.CUDAProviderLib)
+	m, err := bertscore.Open(context.Background(), dir, bertscore.Options{Device: onnxrt.Device{Kind: onnxrt.CUDA}, CUDAProvider: missing})
+	if err == nil {
+		m.Close()
+		t.Fatal("no error")
+	}
+	if !bertscore.IsInputError(err) || !strings.Contains(err.Error(), "int8 models run on the CPU (--device cpu)") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error %q, want one line saying int8 runs on the CPU", err)
 	}
 }

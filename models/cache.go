@@ -15,6 +15,7 @@ import (
 	"github.com/bertbench/bertbench/internal/cachedir"
 	"github.com/bertbench/bertbench/models/hub"
 	"github.com/bertbench/bertbench/models/safetensors"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // EnvCache overrides the cache root (shared with the response cache).
@@ -280,7 +281,8 @@ func (c *Cache) Remove(spec string) ([]string, error) {
 type PullOptions struct {
 	// Layer to cut at; negative = the known model's default.
 	Layer int
-	FP16  bool
+	// Precision is the encoder's (see ImportOptions.Precision).
+	Precision modelspec.Precision
 }
 
 // Pull downloads NAME[@REVISION] from the Hub (a known name, or any
@@ -356,7 +358,9 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 		return nil, err
 	}
 
-	final := c.modelDir(name, rev)
+	// Each precision has its own folder (name-fp16, name-int8), so
+	// pulling one never replaces another.
+	final := c.modelDir(name+opts.Precision.Suffix(), rev)
 	// Build in a hidden folder beside the final one (List skips names
 	// starting with "."), then swap it in by renames.
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
@@ -372,7 +376,12 @@ func (c *Cache) Pull(ctx context.Context, spec string, opts PullOptions) (*Resol
 	if commit != "" && commit != rev {
 		revision = rev + " (" + commit + ")"
 	}
-	m, err := Import(ctx, ckDir, tmp, ImportOptions{Layer: opts.Layer, FP16: opts.FP16, Name: name, Repo: repo, Revision: revision, Producer: c.Producer, KnownSHA256: verified})
+	importName := name
+	if _, known := LookupKnown(name); !known {
+		// (a known name gets its suffix from Import)
+		importName += opts.Precision.Suffix()
+	}
+	m, err := Import(ctx, ckDir, tmp, ImportOptions{Layer: opts.Layer, Precision: opts.Precision, Name: importName, Repo: repo, Revision: revision, Producer: c.Producer, KnownSHA256: verified})
 	if err != nil {
 		return nil, err
 	}

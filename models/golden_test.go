@@ -11,6 +11,7 @@ import (
 	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/internal/testkit"
 	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/scorer"
 )
 
@@ -21,15 +22,15 @@ import (
 func TestGoldenWithGoBuiltEncoder(t *testing.T) {
 	orttest.Require(t)
 	for _, name := range fixture.Names() {
-		for _, fp16 := range []bool{false, true} {
+		for _, p := range []modelspec.Precision{modelspec.FP32, modelspec.FP16} {
 			tol := 1e-5
-			if fp16 {
+			if p == modelspec.FP16 {
 				tol = 2e-3
 			}
-			t.Run(fmt.Sprintf("%s/fp16=%v", name, fp16), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/%s", name, p), func(t *testing.T) {
 				g := fixture.ReadGolden(t, name)
 				out := t.TempDir()
-				if _, err := models.Import(context.Background(), fixture.Dir(t, name), out, models.ImportOptions{Layer: g.Meta.NumLayers, FP16: fp16}); err != nil {
+				if _, err := models.Import(context.Background(), fixture.Dir(t, name), out, models.ImportOptions{Layer: g.Meta.NumLayers, Precision: p}); err != nil {
 					t.Fatal(err)
 				}
 				res, err := models.ResolveDir(out)

@@ -31,11 +31,14 @@ type ImportOptions struct {
 	// Negative means: the known model's default layer (Name or Repo must
 	// then name a known model).
 	Layer int
-	// FP16 stores the encoder in float16 (for GPUs).
-	FP16 bool
+	// Precision is how the encoder stores weights and computes (""
+	// is modelspec.FP32): fp16 (for GPUs) or int8 (dynamic quantisation,
+	// for the CPU).
+	Precision modelspec.Precision
 	// Name is the manifest name; default: the known model's name, else the
-	// checkpoint folder's base name. A non-default layer or fp16 is added
-	// as a suffix ("-L8", "-fp16") so results never mix encoders.
+	// checkpoint folder's base name. A non-default layer or precision is
+	// added as a suffix ("-L8", "-fp16", "-int8") so results never mix
+	// encoders.
 	Name string
 	// Repo and Revision record where the checkpoint came from.
 	Repo, Revision string
@@ -76,6 +79,10 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 	tokKind, err := TokenizerKind(tokPath)
 	if err != nil {
 		return nil, asInput(err)
+	}
+	precision, err := modelspec.ParsePrecision(string(opts.Precision))
+	if err != nil {
+		return nil, asInput(fmt.Errorf("--precision: %w", err))
 	}
 	known, isKnown := LookupKnown(opts.Name)
 	if !isKnown && opts.Repo != "" {
@@ -118,9 +125,7 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 		if isKnown && layer != known.Layer {
 			name += fmt.Sprintf("-L%d", layer)
 		}
-		if opts.FP16 {
-			name += "-fp16"
-		}
+		name += precision.Suffix()
 	}
 
 	// Hash the inputs before building, so the manifest names exactly what
@@ -139,7 +144,7 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 		files[f] = sum
 	}
 
-	model, err := onnxgraph.Build(cfg, ctxWeights{ctx, ck}, onnxgraph.Options{Layer: layer, FP16: opts.FP16, Producer: opts.Producer})
+	model, err := onnxgraph.Build(cfg, ctxWeights{ctx, ck}, onnxgraph.Options{Layer: layer, Precision: precision, Producer: opts.Producer})
 	if err != nil {
 		// A tensor missing or of the wrong shape: the checkpoint does not
 		// fit its config.
@@ -168,10 +173,6 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 			}
 		}
 	}
-	precision := "fp32"
-	if opts.FP16 {
-		precision = "fp16"
-	}
 	m := &Manifest{
 		Name:         name,
 		Source:       &Source{Repo: opts.Repo, Revision: opts.Revision, Files: files},
@@ -182,7 +183,7 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 		MaxLength:    min(cfg.MaxLength(), 512),
 		Tokenizer:    tokKind,
 		Lang:         lang,
-		Precision:    precision,
+		Precision:    string(precision),
 		Synthetic:    opts.Synthetic,
 	}
 	if isKnown && !opts.Synthetic {

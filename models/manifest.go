@@ -37,7 +37,9 @@ type Manifest struct {
 	Tokenizer string `json:"tokenizer,omitempty"`
 	// Lang is the language the model is the default for, if any.
 	Lang string `json:"lang,omitempty"`
-	// Precision is "fp32" or "fp16".
+	// Precision is the encoder's build precision: "fp32", "fp16" or
+	// "int8" (modelspec.Precision; "" in manifests written before
+	// precisions were recorded: fp32).
 	Precision string `json:"precision,omitempty"`
 	// Baseline holds the rescale baseline for Layer, when one is known.
 	Baseline *Baseline `json:"baseline,omitempty"`

@@ -21,6 +21,7 @@ import (
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/models/hub"
 	"github.com/bertbench/bertbench/models/safetensors"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // fakeHub serves repos in the Hugging Face Hub's URL layout:
@@ -267,6 +268,34 @@ func TestPullFromHub(t *testing.T) {
 		}
 		if fileSum(t, p) != fixtureSum || r.Manifest.Source.Files["model.safetensors"] != fixtureSum {
 			t.Error("the damaged file was not replaced")
+		}
+	})
+
+	t.Run("each precision in its own folder", func(t *testing.T) {
+		cache := &models.Cache{Root: t.TempDir(), Hub: cache.Hub, Log: &logBuf}
+		for _, p := range []modelspec.Precision{modelspec.FP32, modelspec.INT8, modelspec.FP16} {
+			if p == modelspec.FP32 {
+				if _, err := cache.Pull(ctx, "test-org/tiny-mbert", models.PullOptions{Layer: 3}); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			r, err := cache.Pull(ctx, "test-org/tiny-mbert", models.PullOptions{Layer: 3, Precision: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "test-org/tiny-mbert-" + string(p)
+			if r.Manifest.Precision != string(p) || r.Manifest.Name != want || filepath.Base(r.Dir) != "test-org--tiny-mbert-"+string(p)+"@main" {
+				t.Errorf("%s: manifest %s %s in %s", p, r.Manifest.Name, r.Manifest.Precision, r.Dir)
+			}
+			found, err := cache.Resolve(ctx, want, "")
+			if err != nil || found.Dir != r.Dir {
+				t.Errorf("%s: resolve %s: %v, %v", p, want, found, err)
+			}
+		}
+		fp32, err := cache.Resolve(ctx, "test-org/tiny-mbert", "")
+		if err != nil || fp32.Manifest.Precision != "fp32" || fp32.Manifest.Name != "test-org/tiny-mbert" {
+			t.Errorf("the fp32 model after pulling int8 and fp16: %+v, %v", fp32, err)
 		}
 	})
 

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // Files every usable model folder has.
@@ -83,8 +85,19 @@ func (r *Resolved) BaselineFor(lang string) (*Baseline, string, error) {
 	if m.Synthetic {
 		return nil, "", nil
 	}
-	if k, ok := LookupKnown(strings.TrimSuffix(m.Name, "-fp16")); ok {
+	if k, ok := LookupKnown(trimPrecisionSuffix(m.Name)); ok {
 		return KnownBaseline(k.Name, lang, m.Layer)
 	}
 	return nil, "", nil
+}
+
+// trimPrecisionSuffix drops a build precision's suffix ("-fp16", "-int8")
+// from a model name: the baselines are the fp32 model's.
+func trimPrecisionSuffix(name string) string {
+	for _, p := range modelspec.Precisions {
+		if sfx := p.Suffix(); sfx != "" && strings.HasSuffix(name, sfx) {
+			return strings.TrimSuffix(name, sfx)
+		}
+	}
+	return name
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/bertbench/bertbench/internal/outfile"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 	"github.com/bertbench/bertbench/models/safetensors"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // SynthOptions sizes a synthetic random-weight model.
@@ -28,7 +29,8 @@ type SynthOptions struct {
 	// Keep is the layer the encoder is cut at.
 	Keep int
 	Seed uint64
-	FP16 bool
+	// Precision is the encoder's (see ImportOptions.Precision).
+	Precision modelspec.Precision
 	// Producer is recorded in the ONNX file.
 	Producer string
 }
@@ -90,7 +92,7 @@ func Synth(ctx context.Context, outDir string, o SynthOptions) (*Manifest, error
 		return nil, fmt.Errorf("synth: %w", err)
 	}
 	return Import(ctx, outDir, outDir, ImportOptions{
-		Layer: o.Keep, FP16: o.FP16, Synthetic: true, Producer: o.Producer,
+		Layer: o.Keep, Precision: o.Precision, Synthetic: true, Producer: o.Producer,
 		Name: fmt.Sprintf("synthetic-bert-h%d-l%d-v%d-seed%d", o.Hidden, o.Layers, o.Vocab, o.Seed),
 	})
 }
@@ -105,11 +107,15 @@ func SynthSize(o SynthOptions) (safetensorsBytes, onnxBytes int64) {
 	W, I := int64(o.Hidden), int64(o.Intermediate)
 	embeddings := (int64(o.Vocab)+int64(o.MaxPositions)+2)*W + 2*W
 	layer := 4*(W*W+W) + 2*W + (I*W + I) + (W*I + W) + 2*W
-	width := int64(4)
-	if o.FP16 {
-		width = 2
+	onnx := 4 * (embeddings + int64(max(o.Keep, 0))*layer)
+	switch o.Precision {
+	case modelspec.FP16:
+		onnx /= 2
+	case modelspec.INT8:
+		// the layers' weight matrices in one byte a value, the rest float32
+		onnx -= 3 * int64(max(o.Keep, 0)) * (4*W*W + 2*I*W)
 	}
-	return 4 * (embeddings + int64(o.Layers)*layer), width * (embeddings + int64(max(o.Keep, 0))*layer)
+	return 4 * (embeddings + int64(o.Layers)*layer), onnx
 }
 
 // synthTensors draws BertModel weights: normal(0, 0.02) matrices and

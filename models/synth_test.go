@@ -11,6 +11,7 @@ import (
 	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/models/onnxgraph"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // TestSynthSmall builds a small synthetic model, checks the checkpoint it
@@ -145,5 +146,32 @@ func BenchmarkImportMBERTSize(b *testing.B) {
 		if _, err := models.Import(context.Background(), src, out, models.ImportOptions{Layer: 9}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSynthSizeByPrecision: SynthSize's model.onnx estimate holds (within
+// 5%) in every build precision, on a model whose layers outweigh its
+// vocabulary, so the int8 and fp16 savings show.
+func TestSynthSizeByPrecision(t *testing.T) {
+	for _, p := range modelspec.Precisions {
+		t.Run(string(p), func(t *testing.T) {
+			dir := t.TempDir()
+			opts := models.SynthOptions{Arch: "bert", Hidden: 256, Layers: 2, Heads: 4, Intermediate: 1024, Vocab: 500, Keep: 2, Seed: 7, Precision: p}
+			m, err := models.Synth(context.Background(), dir, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Precision != string(p) {
+				t.Errorf("manifest precision %q", m.Precision)
+			}
+			_, want := models.SynthSize(opts)
+			st, err := os.Stat(filepath.Join(dir, "model.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := float64(st.Size()-want) / float64(st.Size()); d < -0.05 || d > 0.05 {
+				t.Errorf("model.onnx: %d bytes, SynthSize said %d", st.Size(), want)
+			}
+		})
 	}
 }

@@ -119,6 +119,12 @@ func (r *Runtime) NewEncoder(path string, opts EncoderOptions) (enc *Encoder, er
 		e.inputNames = append(e.inputNames, in.Name)
 		e.idType = append(e.idType, ort.TensorElementDataType(in.Type))
 	}
+	precision := cmp.Or(weightPrecision(&m.Graph), "fp32")
+	if e.cuda && precision == "int8" {
+		// ONNX Runtime's CUDA provider lacks DynamicQuantizeLinear and the
+		// u8 x s8 products: they would run on the CPU between copies.
+		return nil, inputErr(fmt.Errorf("encoder %s: int8 models run on the CPU (--device cpu); for CUDA build the model with --precision fp16 or fp32", path))
+	}
 	dev, err := r.epDevice(opts.Device, opts.CUDAProvider)
 	if err != nil {
 		return nil, err
@@ -129,7 +135,6 @@ func (r *Runtime) NewEncoder(path string, opts EncoderOptions) (enc *Encoder, er
 	}
 	defer so.Destroy()
 	epOpts := map[string]string{}
-	precision := cmp.Or(weightPrecision(m.Graph.Initializers), "fp32")
 	if e.cuda {
 		epOpts["use_tf32"] = "0"
 		if opts.TF32 {
@@ -240,9 +245,25 @@ func readModel(path string) (*onnxpb.Model, string, error) {
 	return m, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// weightPrecision names the element type that holds the most weight
-// values ("fp32", "fp16", "bf16", "fp64", "int8"), "" when there are none.
-func weightPrecision(ts []*onnxpb.Tensor) string {
+// integerMatMuls are the ops that multiply quantised (8-bit integer)
+// matrices.
+var integerMatMuls = map[string]bool{
+	"MatMulInteger": true, "QLinearMatMul": true, "ConvInteger": true, "QLinearConv": true,
+	"com.microsoft.MatMulIntegerToFloat": true, "com.microsoft.DynamicQuantizeMatMul": true,
+	"com.microsoft.QAttention": true, "com.microsoft.QGemm": true,
+}
+
+// weightPrecision names the graph's arithmetic: "int8" when it multiplies
+// quantised matrices (the 8-bit weights may be fewer values than the
+// float32 embeddings), else the element type that holds the most weight
+// values ("fp32", "fp16", "bf16", "fp64"), "" when there are none.
+func weightPrecision(g *onnxpb.Graph) string {
+	for op := range g.OpCounts() {
+		if integerMatMuls[op] {
+			return "int8"
+		}
+	}
+	ts := g.Initializers
 	names := map[onnxpb.DataType]string{
 		onnxpb.Float: "fp32", onnxpb.Float16: "fp16", onnxpb.BFloat16: "bf16",
 		onnxpb.Double: "fp64", onnxpb.Int8: "int8", onnxpb.Uint8: "int8",

@@ -314,3 +314,36 @@ func TestWeightsDigestCoversExternalData(t *testing.T) {
 		t.Error("changing a weight in the external data left the digest as it was")
 	}
 }
+
+// TestWeightPrecision: a graph multiplying quantised matrices is int8
+// even when its float32 embeddings hold more values than its int8
+// weights (mBERT's 92M-value vocabulary against 64M quantised values);
+// otherwise the type holding the most values names it.
+func TestWeightPrecision(t *testing.T) {
+	tensor := func(dt onnxpb.DataType, dims ...int64) *onnxpb.Tensor {
+		return &onnxpb.Tensor{DataType: dt, Dims: dims}
+	}
+	tests := []struct {
+		name string
+		g    onnxpb.Graph
+		want string
+	}{
+		{"fp32", onnxpb.Graph{Initializers: []*onnxpb.Tensor{tensor(onnxpb.Float, 100, 10), tensor(onnxpb.Int64, 4)}}, "fp32"},
+		{"fp16", onnxpb.Graph{Initializers: []*onnxpb.Tensor{tensor(onnxpb.Float16, 100, 10), tensor(onnxpb.Float, 2)}}, "fp16"},
+		{"int8, fewer values than the float32 embeddings", onnxpb.Graph{
+			Nodes:        []onnxpb.Node{{OpType: "DynamicQuantizeLinear"}, {OpType: "MatMulInteger"}},
+			Initializers: []*onnxpb.Tensor{tensor(onnxpb.Float, 1000, 10), tensor(onnxpb.Int8, 10, 10)},
+		}, "int8"},
+		{"ORT's fused int8", onnxpb.Graph{Nodes: []onnxpb.Node{{OpType: "DynamicQuantizeMatMul", Domain: "com.microsoft"}}}, "int8"},
+		{"int8 values but float products", onnxpb.Graph{
+			Nodes:        []onnxpb.Node{{OpType: "MatMul"}},
+			Initializers: []*onnxpb.Tensor{tensor(onnxpb.Float, 1000), tensor(onnxpb.Uint8, 10)},
+		}, "fp32"},
+		{"no weights", onnxpb.Graph{}, ""},
+	}
+	for _, tc := range tests {
+		if got := weightPrecision(&tc.g); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -72,7 +72,8 @@ type RuntimeConfig struct {
 	// Device is where the encoder ran ("cpu", "cuda:0"), as the encoder
 	// reports it.
 	Device string `json:"device"`
-	// Precision is the encoder's arithmetic ("fp32", "fp16", "fp32+tf32").
+	// Precision is the encoder's arithmetic ("fp32", "fp16", "int8",
+	// "fp32+tf32"; see modelspec.Precision).
 	Precision string `json:"precision"`
 	// BatchTokens is the encoder batch budget, ChunkTokens the chunk size
 	// in tokens, Threads the CPU threads used.

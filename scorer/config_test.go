@@ -2,6 +2,7 @@ package scorer_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/bertbench/bertbench/scorer"
@@ -67,6 +68,8 @@ func TestConfigSameScores(t *testing.T) {
 		}, true},
 		{"fp32 on CUDA", func(c *scorer.Config) { c.Runtime.Device = "cuda:0" }, true},
 		{"TF32 on CUDA", func(c *scorer.Config) { c.Runtime.Device, c.Runtime.Precision = "cuda:0", "fp32+tf32" }, false},
+		{"int8 (even with the same weights digest)", func(c *scorer.Config) { c.Runtime.Precision = "int8" }, false},
+		{"fp16 (even with the same weights digest)", func(c *scorer.Config) { c.Runtime.Precision = "fp16" }, false},
 		{"other weights", func(c *scorer.Config) { c.Score.WeightsDigest = "ffff" }, false},
 		{"other layer", func(c *scorer.Config) { c.Score.Layer = 4 }, false},
 		{"other tokenizer vocabulary", func(c *scorer.Config) { c.Score.TokenizerFingerprint = "ffff" }, false},
@@ -97,6 +100,38 @@ func TestConfigSameScores(t *testing.T) {
 	a.Runtime.Precision = "fp32+tf32"
 	if a.Exact() {
 		t.Error("TF32 is exact")
+	}
+}
+
+// TestHashNamesPrecision: every precision is in the hash, so a hash of
+// an int8 or fp16 run never equals the fp32 one of the same model, and
+// SameScores never mixes them (in either order, on any device).
+func TestHashNamesPrecision(t *testing.T) {
+	precisions := []string{"fp32", "fp16", "int8", "fp32+tf32"}
+	hashes := map[string]string{}
+	for _, p := range precisions {
+		c := baseConfig()
+		c.Runtime.Precision = p
+		h := c.Hash()
+		if !strings.Contains(h, ",provider=cpu,"+p+")") {
+			t.Errorf("%s: hash %q does not end its parentheses with provider=cpu,%s", p, h, p)
+		}
+		if other, dup := hashes[h]; dup {
+			t.Errorf("%s and %s have the same hash %q", p, other, h)
+		}
+		hashes[h] = p
+	}
+	for _, p := range precisions {
+		for _, q := range precisions {
+			for _, dev := range []string{"cpu", "cuda:0"} {
+				a, b := baseConfig(), baseConfig()
+				a.Runtime.Precision, b.Runtime.Precision = p, q
+				b.Runtime.Device = dev
+				if got := a.SameScores(b); got && p != q {
+					t.Errorf("%s on the CPU and %s on %s: SameScores true", p, q, dev)
+				}
+			}
+		}
 	}
 }
 

@@ -119,6 +119,10 @@ type Options struct {
 	// encoder run with its wall time (the runs Stats.Encode adds up), for
 	// latency percentiles.
 	OnBatch func(time.Duration)
+
+	// idfOverRefs records IDFTable as idf over the references (see
+	// WithRefsIDF).
+	idfOverRefs bool
 }
 
 // Pair is one candidate with its references (at least one), as Stream
@@ -283,6 +287,31 @@ func (s *Scorer) WithIDF(table *IDFTable) (*Scorer, error) {
 	return New(s.enc, s.tok, opts)
 }
 
+// WithRefsIDF is WithIDF for a table that IDFSeq computed over every
+// reference of a corpus scored in parts (the shards of one job): each
+// part's scores are those Score gives the whole corpus, and so is the
+// Config, which records idf over the references (IDFRefs) naming the
+// table, not a table the caller gave, so that the parts' hash is the
+// one-call hash.
+func (s *Scorer) WithRefsIDF(table *IDFTable) (*Scorer, error) {
+	if table == nil {
+		return nil, asInput(errors.New("scorer: WithRefsIDF needs a table"))
+	}
+	opts := s.opts
+	opts.IDF, opts.IDFTable, opts.idfOverRefs = true, table, true
+	return New(s.enc, s.tok, opts)
+}
+
+// Baseline is the rescale baseline the scorer applies (a copy), nil when
+// it does not rescale.
+func (s *Scorer) Baseline() *Baseline {
+	if s.opts.Baseline == nil {
+		return nil
+	}
+	b := *s.opts.Baseline
+	return &b
+}
+
 // makeConfig describes the scorer's configuration; the runtime fields come
 // from the encoder.
 func (s *Scorer) makeConfig() Config {
@@ -297,6 +326,8 @@ func (s *Scorer) makeConfig() Config {
 		IDF:                  IDFNone,
 	}
 	switch {
+	case o.IDFTable != nil && o.idfOverRefs:
+		sc.IDF, sc.IDFDigest = IDFRefs, o.IDFTable.digest()
 	case o.IDFTable != nil:
 		sc.IDF, sc.IDFDigest = IDFTableGiven, o.IDFTable.digest()
 	case o.IDF:
@@ -593,7 +624,7 @@ type chunk struct {
 func (s *Scorer) stream(ctx context.Context, items iter.Seq2[item, error], total int, weight func(int32) float64, cfg Config, fn func(Chunk) error) (*Summary, error) {
 	sum := &Summary{Config: cfg, Hash: cfg.Hash(), Stats: Stats{MaxTokens: s.tok.MaxLen(), ModelLoad: s.info.LoadTime}}
 	st := &sum.Stats
-	var mean [3]float64
+	var mean Means
 	g, ctx := errgroup.WithContext(ctx)
 	chunks := make(chan *chunk, 1)
 	p := &planner{s: s, weight: weight}
@@ -657,9 +688,7 @@ func (s *Scorer) stream(ctx context.Context, items iter.Seq2[item, error], total
 					x = b.Rescale(x)
 					out[i] = x
 				}
-				mean[0] += x.P
-				mean[1] += x.R
-				mean[2] += x.F
+				mean.Add(x)
 			}
 			sum.Count += c.n
 			if err := fn(Chunk{Start: c.lo, Pairs: out}); err != nil {
@@ -676,10 +705,37 @@ func (s *Scorer) stream(ctx context.Context, items iter.Seq2[item, error], total
 	if err != nil {
 		return nil, err
 	}
-	if n := float64(sum.Count); n > 0 {
-		sum.Mean = PRF{P: mean[0] / n, R: mean[1] / n, F: mean[2] / n}
-	}
+	sum.Mean = mean.Mean()
 	return sum, nil
+}
+
+// Means computes the corpus means of scores exactly as Score and Stream
+// do: a running sum per component, in input order, divided by the count.
+// Floating-point sums depend on their order, so a caller that rebuilds a
+// result from parts (the shards of one job) adds the scores in input
+// order through Means to get the very bits of a one-call Summary.Mean.
+// The zero value is ready to use.
+type Means struct {
+	p, r, f float64
+	n       int
+}
+
+// Add adds one score.
+func (m *Means) Add(x PRF) {
+	m.p += x.P
+	m.r += x.R
+	m.f += x.F
+	m.n++
+}
+
+// Mean is the mean of the scores added: NaN in a component that any score
+// leaves undefined, zero when none was added.
+func (m *Means) Mean() PRF {
+	if m.n == 0 {
+		return PRF{}
+	}
+	n := float64(m.n)
+	return PRF{P: m.p / n, R: m.r / n, F: m.f / n}
 }
 
 // planner cuts a stream of pairs into chunks, one after the other.

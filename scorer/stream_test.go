@@ -376,3 +376,72 @@ func TestStreamIDF(t *testing.T) {
 		t.Errorf("IDFSeq over a failing input: %v", err)
 	}
 }
+
+// TestStreamInParts: a corpus scored in parts (the shards of one job), each
+// part streamed with WithRefsIDF and the table over every reference, gives
+// Score's scores for the whole corpus bit for bit, its Config and hash,
+// and, through Means in input order, its corpus means.
+func TestStreamInParts(t *testing.T) {
+	f := &fakeEncoder{dim: 8}
+	tok := tokenizerOf(t, fixture.Dir(t, "tiny-mbert"))
+	base := &scorer.Baseline{P: 0.3, R: 0.29, F: 0.295}
+	s, err := scorer.New(f, tok, scorer.Options{Model: "fake", IDF: true, Baseline: base, ChunkTokens: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := s.Baseline(); b == nil || *b != *base {
+		t.Errorf("Baseline() = %v, want %v", b, base)
+	}
+	cands, refs := corpus(t, 500)
+	whole, err := s.Score(context.Background(), cands, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := s.IDFSeq(context.Background(), func(yield func(string, error) bool) {
+		for _, rs := range refs {
+			for _, r := range rs {
+				if !yield(r, nil) {
+					return
+				}
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := s.WithRefsIDF(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []scorer.PRF
+	var means scorer.Means
+	for _, cut := range [][2]int{{0, 137}, {137, 138}, {138, 500}} {
+		var taken atomic.Int64
+		sum, err := part.Stream(context.Background(), pairsOf(cands[cut[0]:cut[1]], refs[cut[0]:cut[1]], &taken), func(c scorer.Chunk) error {
+			got = append(got, c.Pairs...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Config != whole.Config || sum.Hash != whole.Hash {
+			t.Errorf("part %v: config %s, want the one-call %s", cut, sum.Hash, whole.Hash)
+		}
+	}
+	for i, p := range got {
+		if p != whole.Pairs[i] {
+			t.Fatalf("pair %d: %v in parts, %v in one call", i, p, whole.Pairs[i])
+		}
+		means.Add(p)
+	}
+	if m := means.Mean(); m != whole.Mean {
+		t.Errorf("means over the parts %v, one call %v", m, whole.Mean)
+	}
+	if _, err := s.WithRefsIDF(nil); !errors.Is(err, scorer.ErrInvalidInput) {
+		t.Errorf("WithRefsIDF(nil): %v", err)
+	}
+	var empty scorer.Means
+	if empty.Mean() != (scorer.PRF{}) {
+		t.Errorf("the mean of nothing is %v", empty.Mean())
+	}
+}

@@ -27,6 +27,20 @@ cp .deps/ort/libonnxruntime.so.1 "$stage/deps/ort/"
 cp .deps/cuda-ep/*.so "$stage/deps/cuda-ep/"
 # ONNX Runtime may look for the provider's shared helper beside the core.
 cp .deps/cuda-ep/libonnxruntime_providers_shared.so "$stage/deps/ort/"
+# The reference bert_score for the race (read from its public repository,
+# carried for the run, never committed): BERT_SCORE_SRC names a checkout of
+# github.com/Tiiiger/bert_score (0.3.13), a work tree or a bare git folder.
+if [ -n "${BERT_SCORE_SRC:-}" ]; then
+  mkdir -p "$stage/ref"
+  if [ -d "$BERT_SCORE_SRC/bert_score" ]; then
+    cp -r "$BERT_SCORE_SRC/bert_score" "$stage/ref/"
+  else
+    git --git-dir="$BERT_SCORE_SRC" archive HEAD bert_score | tar -x -C "$stage/ref"
+  fi
+  rm -rf "$stage/ref/bert_score/rescale_baseline"
+else
+  echo "BERT_SCORE_SRC not set: the race runs without the reference bert_score"
+fi
 tar -C "$stage" -czf .gpu/bundle.tar.gz .
 (cd .gpu && sha256sum bundle.tar.gz >parts/bundle.sha256)
 split -b "$part_size" -d -a 2 .gpu/bundle.tar.gz .gpu/parts/part-

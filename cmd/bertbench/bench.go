@@ -17,8 +17,8 @@ import (
 	"github.com/bertbench/bertbench/scorer"
 )
 
-// benchPrecisions lists the --precision values built so far.
-var benchPrecisions = []string{"fp32", "tf32"}
+// benchPrecisions lists the --precision values.
+var benchPrecisions = []string{"fp32", "tf32", "fp16", "int8"}
 
 // benchCommand is `bertbench bench`.
 func benchCommand() *cli.Command {
@@ -34,7 +34,7 @@ func benchScorerCommand(resolve scoreModelResolver) *cli.Command {
 	return &cli.Command{
 		Name:      "scorer",
 		Usage:     "measure BERTScore scoring speed: pairs/s, tokens/s, padding, batch latency, memory",
-		UsageText: "bertbench bench scorer [--model DIR|NAME] [--pairs N] [--lengths N|MIN:MAX] [--seed N] [-c CANDS -r REFS] [--device cpu|cuda[:N]] [--precision fp32|tf32] [--batch-tokens N] [--threads N] [--warmup N] [--runs N] [--format text|json]",
+		UsageText: "bertbench bench scorer [--model DIR|NAME] [--pairs N] [--lengths N|MIN:MAX] [--seed N] [-c CANDS -r REFS] [--device cpu|cuda[:N]] [--precision fp32|tf32|fp16|int8] [--batch-tokens N] [--threads N] [--warmup N] [--runs N] [--format text|json]",
 		Description: `Opens the model once (its load time is reported apart), scores the pairs
 --warmup times unmeasured, then --runs times measured, and reports the
 measured runs' mean: pairs/s, tokens/s, padding efficiency (tokens over
@@ -62,12 +62,16 @@ length (2·(4H² + 2HI)·L + 4·S·H·L, from config.json and the layers kept)
 and encoder_gflops its rate over encode_s, padding not counted. With
 --peak (CPU only) the practical peak is measured first in the same process
 (a --peak-size MatMul through ONNX Runtime, int8 for an int8 model, with
-the same --threads: see bench peak), and the object adds peak_gflops
-(the best run), peak_median_gflops, peak_precision, fraction_of_peak (encoder_gflops / peak_gflops),
-theoretical_gflops (an estimate from the CPU's flags and clock) and cpu.
+the same --threads: see bench peak), and the object adds peak_gflops (the
+best run), peak_median_gflops, peak_precision, fraction_of_peak
+(encoder_gflops / peak_gflops), theoretical_gflops (an estimate from the
+CPU's flags and clock) and cpu.
 
---precision fp32 (strict float32) or tf32 (--device cuda only: TF32
-products, as score's --tf32); int8 and fp16 come with the precision modes.`,
+The precision is the model's, chosen when it was built (models import|pull|
+synth --precision fp32|fp16|int8); --precision checks it: a model of
+another precision is refused with one line. tf32 means an fp32 model with
+TF32 products (--device cuda only, as score's --tf32). Declared fidelity
+against fp32: ` + precisionBounds + `.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder `DIR` or a pulled model's NAME (default: bert-base-multilingual-cased)", TakesFile: true},
 			newCacheDirFlag(),
@@ -78,7 +82,7 @@ products, as score's --tf32); int8 and fp16 come with the precision modes.`,
 			&cli.GenericFlag{Name: "refs", Usage: "reference `FILE` (also -r FILE), line-aligned with -c; repeat for several references", Value: refs, TakesFile: true},
 			&cli.GenericFlag{Name: "r", Usage: "reference `FILE`", Value: refs, TakesFile: true, Hidden: true},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "run the encoder on `DEVICE`: " + onnxrt.DeviceUsage},
-			&cli.StringFlag{Name: "precision", Value: "fp32", Usage: "encoder arithmetic `P`: fp32, or tf32 with --device cuda"},
+			&cli.StringFlag{Name: "precision", Usage: "check that the encoder computes in `P`: fp32, fp16 or int8 (the model's build precision), or tf32 (an fp32 model, TF32 on --device cuda); default: the model's, unchecked"},
 			&cli.IntFlag{Name: "batch-tokens", Value: scorer.DefaultBatchTokens, Usage: "token budget `N` per encoder batch"},
 			&cli.IntFlag{Name: "threads", Usage: "`N` CPU threads (0 = every core)"},
 			&cli.IntFlag{Name: "warmup", Value: 1, Usage: "`N` unmeasured runs first"},
@@ -98,6 +102,8 @@ type benchScorerFlags struct {
 	device  onnxrt.Device
 	tf32    bool
 	gemm    bench.GEMMSize // --peak-size
+	// precision is what the encoder must compute in ("" = unchecked).
+	precision string
 }
 
 func checkBenchScorerFlags(cCtx *cli.Context, refFiles []string) (benchScorerFlags, error) {
@@ -139,16 +145,15 @@ func checkBenchScorerFlags(cCtx *cli.Context, refFiles []string) (benchScorerFla
 		return f, usagef("bench scorer: --peak measures the CPU's peak; it does not apply with --device %s", f.device)
 	}
 	switch p := cCtx.String("precision"); p {
-	case "fp32":
+	case "", "fp32", "fp16", "int8":
+		f.precision = p
 	case "tf32":
 		if f.device.Kind != onnxrt.CUDA {
 			return f, usagef("bench scorer: --precision tf32 only applies with --device cuda (the CPU computes in strict float32)")
 		}
-		f.tf32 = true
-	case "int8", "fp16", "bf16":
-		return f, usagef("bench scorer: --precision %s is not built yet: int8 and fp16 come with the precision modes (want %s)", p, strings.Join(benchPrecisions, " or "))
+		f.tf32, f.precision = true, "fp32+tf32"
 	default:
-		return f, usagef("bench scorer: unknown --precision %q (want %s)", p, strings.Join(benchPrecisions, " or "))
+		return f, usagef("bench scorer: unknown --precision %q (want %s)", p, strings.Join(benchPrecisions, ", "))
 	}
 	return f, nil
 }
@@ -184,8 +189,9 @@ func runBenchScorer(cCtx *cli.Context, resolve scoreModelResolver, refFiles []st
 			ORTLib: cCtx.String("ort-lib"), CUDAProvider: cCtx.String("cuda-ep"),
 			Device: f.device, TF32: f.tf32, Threads: cCtx.Int("threads"),
 		},
-		Scorer: bertscore.ScorerOptions{BatchTokens: cCtx.Int("batch-tokens")},
-		Cands:  cands, Refs: refs,
+		Precision: f.precision,
+		Scorer:    bertscore.ScorerOptions{BatchTokens: cCtx.Int("batch-tokens")},
+		Cands:     cands, Refs: refs,
 		Warmup: cCtx.Int("warmup"), Runs: cCtx.Int("runs"),
 	}
 	if cCtx.Bool("peak") {

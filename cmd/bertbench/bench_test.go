@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -88,6 +89,33 @@ func repeatLine(s string, n int) []string {
 	return out
 }
 
+// TestBenchScorerInt8: --precision int8 benchmarks a model built with
+// `models import --precision int8` (and reports int8); an int8 model
+// asked for as fp32 is refused with one line.
+func TestBenchScorerInt8(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "tiny-mbert-int8")
+	if code, _, stderr := runCLI(t, "", "models", "import", fixturePath(t, "tiny-mbert"), "--layer", "3", "--precision", "int8", "-o", model); code != exitOK {
+		t.Fatalf("models import --precision int8: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "", "bench", "scorer", "--model", model, "--precision", "int8", "--pairs", "10", "--runs", "1", "--threads", "1", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var obj struct {
+		Precision, Model string
+	}
+	if err := json.Unmarshal([]byte(stdout), &obj); err != nil {
+		t.Fatalf("%v: %q", err, stdout)
+	}
+	if obj.Precision != "int8" || obj.Model != "tiny-mbert-int8" {
+		t.Errorf("precision %q, model %q; want int8, tiny-mbert-int8", obj.Precision, obj.Model)
+	}
+	code, stdout, stderr = runCLI(t, "", "bench", "scorer", "--model", model, "--precision", "fp32", "--pairs", "10", "--runs", "1")
+	if want := "precision fp32 asked for, but model tiny-mbert-int8 computes in int8"; code != exitUsage || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("--precision fp32 on an int8 model: exit %d, stdout %q, stderr %q; want exit 2 and one line with %q", code, stdout, stderr, want)
+	}
+}
+
 // TestBenchScorerUsage: bad flags exit 2 with one line naming the flag,
 // before the model is opened.
 func TestBenchScorerUsage(t *testing.T) {
@@ -98,9 +126,9 @@ func TestBenchScorerUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--precision", "int8"}, "int8 and fp16 come with the precision modes"},
-		{[]string{"--precision", "fp16"}, "int8 and fp16 come with the precision modes"},
-		{[]string{"--precision", "fp64"}, `unknown --precision "fp64" (want fp32 or tf32)`},
+		{[]string{"--precision", "int8"}, "precision int8 asked for, but model tiny-mbert computes in fp32: the precision is chosen when the model is built (`bertbench models import|pull|synth --precision int8`)"},
+		{[]string{"--precision", "fp16"}, "precision fp16 asked for, but model tiny-mbert computes in fp32"},
+		{[]string{"--precision", "fp64"}, `unknown --precision "fp64" (want fp32, tf32, fp16, int8)`},
 		{[]string{"--precision", "tf32"}, "--precision tf32 only applies with --device cuda"},
 		{[]string{"--lengths", "40:15"}, "--lengths \"40:15\": want 1 <= MIN <= MAX"},
 		{[]string{"--lengths", "many"}, "is not N or MIN:MAX"},

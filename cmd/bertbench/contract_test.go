@@ -51,6 +51,8 @@ func TestUsageContract(t *testing.T) {
 		"bench generate":  {badValue: []string{"--requests", "x", "--runner", "ollama:x"}, wantBad: `invalid value "x" for --requests: want a whole number`, missing: []string{"--concurrency", "1"}, wantMissing: "missing --runner"},
 		"bench peak":      {badValue: []string{"--threads", "x"}, wantBad: `invalid value "x" for --threads: want a whole number`},
 		"report":          {badValue: []string{"--seed", "x"}, wantBad: `invalid value "x" for --seed: want a whole number`},
+		"plan":            {badValue: []string{"--shards", "x"}, wantBad: `invalid value "x" for --shards: want a whole number`, missing: []string{"-c", refs, "-r", refs, "--shards", "2"}, wantMissing: "plan: missing --out DIR"},
+		"merge":           {missing: []string{}, wantMissing: "merge: want the plan file"},
 	}
 	app := newApp(strings.NewReader(""), &strings.Builder{}, &strings.Builder{})
 	leaves, groups := commandTree(app.Commands, nil)

@@ -75,6 +75,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		},
 		Commands: []*cli.Command{
 			scoreCommand(),
+			planCommand(),
+			withInterspersedFlags(mergeCommand()),
 			modelsCommand(),
 			translateCommand(),
 			adaptersCommand(),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +22,9 @@ const (
 	envChildArgs = "BERTBENCH_TEST_CHILD_ARGS"
 	// envChildFileLimit caps the size of any file the "main" child writes.
 	envChildFileLimit = "BERTBENCH_TEST_CHILD_FSIZE"
+	// envChildPeak names the file the "peak" child writes its own peak
+	// resident memory to.
+	envChildPeak = "BERTBENCH_TEST_CHILD_PEAK"
 )
 
 func TestMain(m *testing.M) {
@@ -44,6 +48,27 @@ func TestMain(m *testing.M) {
 		}
 		os.Args = append([]string{"bertbench"}, args...)
 		main()
+	case "peak":
+		// As "main", then the process's own peak RSS (VmHWM, in KiB) into
+		// $BERTBENCH_TEST_CHILD_PEAK: a child's rusage would count the
+		// parent's memory, which the child shares until it execs.
+		var args []string
+		if err := json.Unmarshal([]byte(os.Getenv(envChildArgs)), &args); err != nil {
+			fmt.Fprintln(os.Stderr, "child: bad arguments:", err)
+			os.Exit(99)
+		}
+		code := run(context.Background(), append([]string{"bertbench"}, args...), os.Stdin, os.Stdout, os.Stderr)
+		status, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(99)
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				_ = os.WriteFile(os.Getenv(envChildPeak), []byte(strings.TrimSuffix(strings.TrimSpace(v), " kB")), 0o644)
+			}
+		}
+		os.Exit(code)
 	case "stuck":
 		ctx, stop := notifyInterrupt(context.Background(), os.Exit)
 		defer stop()

@@ -71,24 +71,27 @@ func modelsImportCommand() *cli.Command {
 		Name:      "import",
 		Usage:     "build an ONNX encoder from a local Hugging Face checkpoint folder",
 		ArgsUsage: "CHECKPOINT_DIR",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			newLayerFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "model folder `DIR` to write (model.onnx, tokenizer.json, bertbench.json); required", TakesFile: true},
-			&cli.BoolFlag{Name: "fp16", Usage: "store weights and compute in float16 (for GPUs); output stays float32"},
 			&cli.StringFlag{Name: "name", Usage: "model `NAME` for the manifest (a known name also gives the default layer and baselines)"},
 			&cli.StringFlag{Name: "lang", Usage: "language `CODE` the model is for (selects its rescale baseline)"},
 			&cli.StringFlag{Name: "repo", Usage: "record the Hub `REPO` the checkpoint came from"},
 			&cli.StringFlag{Name: "revision", Usage: "record the checkpoint's `REVISION`"},
 			&cli.StringFlag{Name: "baseline", Usage: "rescale baseline `FILE` (LAYER,P,R,F, as bert_score's rescale_baseline files): its row for the layer goes into the manifest, for --lang", TakesFile: true},
-		},
+		}, newBuildPrecisionFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usagef("models import: want one CHECKPOINT_DIR (got %d arguments)", c.NArg())
 			}
+			precision, err := buildPrecision(c, "models import")
+			if err != nil {
+				return err
+			}
 			start := time.Now()
 			fmt.Fprintf(c.App.ErrWriter, "building %s from %s ...\n", filepath.Join(c.String("output"), models.ONNXFile), c.Args().First())
 			m, err := models.Import(c.Context, c.Args().First(), c.String("output"), models.ImportOptions{
-				Layer: c.Int("layer"), FP16: c.Bool("fp16"), Name: c.String("name"), Lang: c.String("lang"),
+				Layer: c.Int("layer"), Precision: precision, Name: c.String("name"), Lang: c.String("lang"),
 				Repo: c.String("repo"), Revision: c.String("revision"), Producer: "bertbench " + version,
 				BaselineFile: c.String("baseline"),
 			})
@@ -108,20 +111,23 @@ func modelsPullCommand() *cli.Command {
 		Name:      "pull",
 		Usage:     "download a model from the Hugging Face Hub and build its encoder (HF_ENDPOINT, HF_TOKEN honoured)",
 		ArgsUsage: "NAME[@REVISION] (a known name, or OWNER/NAME with --layer)",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			newLayerFlag(),
-			&cli.BoolFlag{Name: "fp16", Usage: "build a float16 encoder (for GPUs)"},
 			newCacheDirFlag(),
-		},
+		}, newBuildPrecisionFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usagef("models pull: want one NAME[@REVISION] (got %d arguments)", c.NArg())
+			}
+			precision, err := buildPrecision(c, "models pull")
+			if err != nil {
+				return err
 			}
 			cache, err := modelsCache(c)
 			if err != nil {
 				return err
 			}
-			r, err := cache.Pull(c.Context, c.Args().First(), models.PullOptions{Layer: c.Int("layer"), FP16: c.Bool("fp16")})
+			r, err := cache.Pull(c.Context, c.Args().First(), models.PullOptions{Layer: c.Int("layer"), Precision: precision})
 			if err != nil {
 				return modelsError("models pull", err)
 			}
@@ -289,7 +295,7 @@ func modelsSynthCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "synth",
 		Usage: "write a random-weight model of real size (for benchmarks), with its Hugging Face checkpoint and a generated tokenizer",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "arch", Value: "bert", Usage: "architecture (bert)"},
 			&cli.IntFlag{Name: "hidden", Value: 768, Usage: "hidden size"},
 			&cli.IntFlag{Name: "layers", Value: 12, Usage: "encoder layers in the checkpoint"},
@@ -298,19 +304,22 @@ func modelsSynthCommand() *cli.Command {
 			&cli.IntFlag{Name: "vocab", Value: 119547, Usage: "vocabulary size (the generated WordPiece vocabulary has exactly this many entries)"},
 			&cli.IntFlag{Name: "keep", Value: 9, Usage: "layer the encoder is cut at"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed"},
-			&cli.BoolFlag{Name: "fp16", Usage: "build a float16 encoder"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "folder `DIR` to write", Required: true, TakesFile: true},
-		},
+		}, newBuildPrecisionFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 0 {
 				return usagef("models synth: unexpected arguments %v", c.Args().Slice())
+			}
+			precision, err := buildPrecision(c, "models synth")
+			if err != nil {
+				return err
 			}
 			start := time.Now()
 			out := c.String("output")
 			opts := models.SynthOptions{
 				Arch: c.String("arch"), Hidden: c.Int("hidden"), Layers: c.Int("layers"), Heads: c.Int("heads"),
 				Intermediate: c.Int("intermediate"), Vocab: c.Int("vocab"), Keep: c.Int("keep"), Seed: c.Uint64("seed"),
-				FP16: c.Bool("fp16"), Producer: "bertbench " + version,
+				Precision: precision, Producer: "bertbench " + version,
 			}
 			st, onnx := models.SynthSize(opts)
 			fmt.Fprintf(c.App.ErrWriter, "writing random weights and building %s: about %s (model.safetensors %s, model.onnx %s; smaller with --hidden, --layers, --vocab) ...\n",

@@ -213,3 +213,52 @@ func TestModelsImportBaselineCLI(t *testing.T) {
 		t.Errorf("no row: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestModelsImportPrecisionCLI: --precision int8 (and fp16, also spelled
+// --fp16) builds the encoder in that precision: the name gets its suffix,
+// the manifest and `score`'s hash record it; a bad value or --fp16 against
+// --precision is one usage line.
+func TestModelsImportPrecisionCLI(t *testing.T) {
+	orttest.Require(t)
+	dir := t.TempDir()
+	cands := writeLines(t, dir, "c.txt", []string{"the cat sat on the mat"})
+	refs := writeLines(t, dir, "r.txt", []string{"a cat was on the mat"})
+	for _, tc := range []struct {
+		args []string
+		want string // precision
+	}{
+		{nil, "fp32"},
+		{[]string{"--precision", "int8"}, "int8"},
+		{[]string{"--precision", "fp16"}, "fp16"},
+		{[]string{"--fp16"}, "fp16"},
+	} {
+		out := filepath.Join(dir, strings.Join(append([]string{"enc"}, tc.args...), ""))
+		args := append([]string{"import", modelsFixture("tiny-mbert"), "--layer", "3", "-o", out}, tc.args...)
+		code, stdout, stderr := runModelsCLI(args...)
+		if code != exitOK || !strings.Contains(stdout, ", "+tc.want+", in ") {
+			t.Fatalf("%v: exit %d, %q, %s", tc.args, code, stdout, stderr)
+		}
+		m, err := models.ReadManifest(out)
+		wantName := "tiny-mbert" + map[bool]string{true: "-" + tc.want}[tc.want != "fp32"]
+		if err != nil || m.Precision != tc.want || m.Name != wantName {
+			t.Errorf("%v: manifest %+v, %v; want precision %s, name %s", tc.args, m, err, tc.want, wantName)
+		}
+		hash := mustRun(t, "score", "--model", out, "-c", cands, "-r", refs)
+		if !strings.Contains(hash, ",provider=cpu,"+tc.want+")") {
+			t.Errorf("%v: score output %q lacks the precision in its hash", tc.args, hash)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--precision", "int4"}, `models import: --precision: unknown precision "int4" (want fp32, fp16 or int8)`},
+		{[]string{"--precision", "int8", "--fp16"}, "models import: --fp16 and --precision int8 disagree"},
+	} {
+		args := append([]string{"import", modelsFixture("tiny-mbert"), "--layer", "3", "-o", filepath.Join(dir, "bad")}, tc.args...)
+		code, stdout, stderr := runModelsCLI(args...)
+		if code != exitUsage || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and one line with %q", tc.args, code, stdout, stderr, tc.want)
+		}
+	}
+}

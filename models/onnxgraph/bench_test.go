@@ -8,23 +8,24 @@ import (
 
 	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/onnxrt"
 	"github.com/bertbench/bertbench/scorer"
 )
 
 // BenchmarkEncoderLayer times one batch (8 sentences x 128 tokens) through
 // a BERT-base-width encoder (hidden 768, 12 heads, 3 layers, random
-// weights) with ONNX Runtime's optimizations off and on, in float32 and
-// float16, on the CPU: what the fused graph buys, per 3 layers.
+// weights) with ONNX Runtime's optimizations off and on, in every build
+// precision, on the CPU: what the fused graph buys, per 3 layers.
 func BenchmarkEncoderLayer(b *testing.B) {
 	orttest.Require(b)
-	for _, fp16 := range []bool{false, true} {
+	for _, p := range modelspec.Precisions {
 		dir := b.TempDir()
-		if _, err := models.Synth(context.Background(), dir, models.SynthOptions{Hidden: 768, Layers: 3, Heads: 12, Intermediate: 3072, Vocab: 2000, Keep: 3, Seed: 1, FP16: fp16}); err != nil {
+		if _, err := models.Synth(context.Background(), dir, models.SynthOptions{Hidden: 768, Layers: 3, Heads: 12, Intermediate: 3072, Vocab: 2000, Keep: 3, Seed: 1, Precision: p}); err != nil {
 			b.Fatal(err)
 		}
 		for _, optimized := range []bool{false, true} {
-			b.Run(fmt.Sprintf("fp16=%v/optimized=%v", fp16, optimized), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/optimized=%v", p, optimized), func(b *testing.B) {
 				benchEncode(b, filepath.Join(dir, "model.onnx"), optimized, 8, 128)
 			})
 		}

@@ -1,6 +1,7 @@
 package onnxgraph
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/bertbench/bertbench/models/onnxpb"
 	"github.com/bertbench/bertbench/models/safetensors"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // Names of the graph's inputs and output.
@@ -45,9 +47,12 @@ type Options struct {
 	// Layer is how many encoder layers to keep: the output is the hidden
 	// state after layer Layer (0 = the embedding output).
 	Layer int
-	// FP16 stores weights and computes in float16; inputs stay int64 and
-	// the output is cast back to float32.
-	FP16 bool
+	// Precision is how weights are stored and products computed (""
+	// is modelspec.FP32). modelspec.FP16 stores every weight and computes
+	// in float16; inputs stay int64 and the output is cast back to
+	// float32. modelspec.INT8 quantises the encoder layers' weight
+	// matrices (see quantizedLinear); the rest stays float32.
+	Precision modelspec.Precision
 	// Producer is written as the model's producer_version.
 	Producer string
 }
@@ -62,9 +67,13 @@ func Build(cfg *Config, w Weights, opts Options) (*onnxpb.Model, error) {
 	if opts.Layer < 0 || opts.Layer > cfg.NumHiddenLayers {
 		return nil, fmt.Errorf("layer %d out of range: the checkpoint has layers 0..%d (0 = embedding output)", opts.Layer, cfg.NumHiddenLayers)
 	}
-	b := &builder{cfg: cfg, w: w, opts: opts, elem: onnxpb.Float}
-	if opts.FP16 {
+	b := &builder{cfg: cfg, w: w, opts: opts, elem: onnxpb.Float, quantized: map[string][3]string{}}
+	switch opts.Precision {
+	case "", modelspec.FP32, modelspec.INT8:
+	case modelspec.FP16:
 		b.elem = onnxpb.Float16
+	default:
+		return nil, fmt.Errorf("precision %q: want %s", opts.Precision, modelspec.PrecisionList())
 	}
 	b.prefix = b.findPrefix()
 	if err := b.build(); err != nil {
@@ -76,17 +85,22 @@ func Build(cfg *Config, w Weights, opts Options) (*onnxpb.Model, error) {
 	if len(b.wrongShape) > 0 {
 		return nil, fmt.Errorf("checkpoint tensors do not match config.json: %s", strings.Join(b.wrongShape[:min(3, len(b.wrongShape))], "; "))
 	}
+	meta := map[string]string{
+		"bertbench.architecture": cfg.Arch(),
+		"bertbench.layer":        strconv.Itoa(opts.Layer),
+		"bertbench.total_layers": strconv.Itoa(cfg.NumHiddenLayers),
+	}
+	if p := cmp.Or(opts.Precision, modelspec.FP32); p != modelspec.FP32 {
+		// (not written for fp32, whose files stay byte for byte as before)
+		meta["bertbench.precision"] = string(p)
+	}
 	return &onnxpb.Model{
 		IRVersion:       7,
 		Opsets:          []onnxpb.Opset{{Domain: "", Version: Opset}},
 		ProducerName:    "bertbench",
 		ProducerVersion: opts.Producer,
 		Graph:           b.g,
-		Metadata: map[string]string{
-			"bertbench.architecture": cfg.Arch(),
-			"bertbench.layer":        strconv.Itoa(opts.Layer),
-			"bertbench.total_layers": strconv.Itoa(cfg.NumHiddenLayers),
-		},
+		Metadata:        meta,
 	}, nil
 }
 
@@ -100,6 +114,8 @@ type builder struct {
 	n          int
 	missing    []string
 	wrongShape []string
+	// quantized maps a value to its DynamicQuantizeLinear outputs (int8).
+	quantized map[string][3]string
 }
 
 // findPrefix detects how the checkpoint names the encoder: BertModel saves
@@ -333,6 +349,9 @@ func (b *builder) build() error {
 
 // linear adds x @ W^T + b for the checkpoint's Linear layer key.
 func (b *builder) linear(x, key string, in, out int64) string {
+	if b.opts.Precision == modelspec.INT8 {
+		return b.quantizedLinear(x, key, in, out)
+	}
 	w := b.weight(key+".weight", []int64{in, out}, true, -1)
 	bias := b.weight(key+".bias", []int64{out}, false, -1)
 	return b.op("Add", []string{b.op("MatMul", []string{x, w}), bias})

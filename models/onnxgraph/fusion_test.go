@@ -10,6 +10,7 @@ import (
 	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models/onnxgraph"
 	"github.com/bertbench/bertbench/models/onnxpb"
+	"github.com/bertbench/bertbench/modelspec"
 )
 
 // TestORTFusesBuiltEncoder asks ONNX Runtime to write its optimized graph of
@@ -50,6 +51,48 @@ func TestORTFusesBuiltEncoder(t *testing.T) {
 			for _, op := range []string{"Softmax", "Erf", "ReduceMean", "Pow"} {
 				if after[op] != 0 {
 					t.Errorf("optimized graph still has %d %s nodes (not fused)", after[op], op)
+				}
+			}
+		})
+	}
+}
+
+// TestORTRunsInt8EncoderOnIntegerKernels checks that the int8 encoder's
+// weight products really run on ONNX Runtime's integer kernels: the graph
+// as built has six MatMulInteger a layer (query, key, value, attention
+// output, both feed-forward layers) and only the two attention-score
+// MatMuls in float; after ONNX Runtime's optimisation every MatMulInteger
+// is fused into DynamicQuantizeMatMul or MatMulIntegerToFloat (the
+// query/key/value three share one DynamicQuantizeLinear), LayerNorm and
+// GELU are still fused, and no float MatMul takes a weight.
+func TestORTRunsInt8EncoderOnIntegerKernels(t *testing.T) {
+	rt := orttest.Require(t)
+	for _, fixture := range []string{"tiny-mbert", "tiny-roberta"} {
+		t.Run(fixture, func(t *testing.T) {
+			const layers = 3
+			dir := t.TempDir()
+			path, _ := buildFixture(t, fixture, onnxgraph.Options{Layer: layers, Precision: modelspec.INT8}, dir)
+			before := readCounts(t, path)
+			optimized := filepath.Join(dir, "optimized.onnx")
+			if err := rt.WriteOptimized(path, optimized); err != nil {
+				t.Fatal(err)
+			}
+			after := readCounts(t, optimized)
+			t.Logf("before: %s", formatCounts(before))
+			t.Logf("after:  %s", formatCounts(after))
+			if before["MatMulInteger"] != 6*layers || before["MatMul"] != 2*layers {
+				t.Errorf("built graph has %d MatMulInteger and %d MatMul, want %d and %d", before["MatMulInteger"], before["MatMul"], 6*layers, 2*layers)
+			}
+			integer := after["com.microsoft.DynamicQuantizeMatMul"] + after["com.microsoft.MatMulIntegerToFloat"]
+			if integer != 6*layers || after["MatMulInteger"] != 0 {
+				t.Errorf("optimized graph has %d fused integer products and %d MatMulInteger, want %d and 0", integer, after["MatMulInteger"], 6*layers)
+			}
+			if n := after["MatMul"] + after["com.microsoft.FusedMatMul"]; n != 2*layers {
+				t.Errorf("optimized graph has %d float products, want the %d attention-score ones", n, 2*layers)
+			}
+			for op, n := range map[string]int{"com.microsoft.SkipLayerNormalization": 2 * layers, "com.microsoft.Gelu": layers} {
+				if after[op] < n {
+					t.Errorf("optimized graph has %d %s, want %d", after[op], op, n)
 				}
 			}
 		})
