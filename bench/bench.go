@@ -46,6 +46,10 @@ type Options struct {
 	// that the encoder's rate reads as a fraction of it; the theoretical
 	// peak is read then too.
 	Peak *PeakOptions
+	// Profile, when set, has ONNX Runtime trace every node's run
+	// (warm-up included) into <Profile>_<date>.json, summed by operator
+	// type into Result.Profile.
+	Profile string
 }
 
 // RunStats is one measured scoring of the pairs.
@@ -83,7 +87,10 @@ type Result struct {
 	// Peak is the practical peak measured first (nil without
 	// Options.Peak); CPU the theoretical one (zero when not read).
 	Peak *Peak
-	CPU  CPUPeak
+	// Profile is where the encoder's time went, by operator (with
+	// Options.Profile).
+	Profile *Profile
+	CPU     CPUPeak
 }
 
 // FLOPsPerToken is the encoder's arithmetic per token at the runs' mean
@@ -208,6 +215,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.CPU, _ = ReadCPUPeak(HostFS(), cores)
 	}
 	start := time.Now()
+	if o.Profile != "" {
+		o.Open.Profile = o.Profile
+	}
 	m, err := bertscore.OpenResolved(ctx, o.Model, o.Open)
 	if err != nil {
 		return nil, err
@@ -255,6 +265,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	slices.Sort(batches)
 	res.Batches = batches
 	res.PeakRSSBytes = peakRSS()
+	if o.Profile != "" {
+		// ONNX Runtime writes the trace when the session ends.
+		if err := m.Close(); err != nil {
+			return nil, err
+		}
+		file, err := profileFile(o.Profile)
+		if err != nil {
+			return nil, err
+		}
+		if res.Profile, err = ReadProfile(file); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 

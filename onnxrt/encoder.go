@@ -47,6 +47,11 @@ type EncoderOptions struct {
 	// session.intra_op.allow_spinning); off by default, so that the
 	// scorer's own goroutines get the cores.
 	Spinning bool
+	// Profile, when set, makes ONNX Runtime record every node's run time
+	// and write it as a JSON trace (Chrome's trace format) named
+	// Profile_<date>.json when the encoder is closed: where an encoder's
+	// time goes, node by node.
+	Profile string
 }
 
 // Encoder runs an ONNX encoder that meets modelspec's contract (inputs
@@ -193,6 +198,12 @@ func sessionOptions(opts EncoderOptions) (*ort.SessionOptions, error) {
 	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin); err != nil {
 		so.Destroy()
 		return nil, fmt.Errorf("encoder: session options: %w", err)
+	}
+	if opts.Profile != "" {
+		if err := so.EnableProfiling(opts.Profile); err != nil {
+			so.Destroy()
+			return nil, fmt.Errorf("encoder: profiling: %w", err)
+		}
 	}
 	if opts.DisableOptimizations {
 		if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {

@@ -67,6 +67,12 @@ best run), peak_median_gflops, peak_precision, fraction_of_peak
 (encoder_gflops / peak_gflops), theoretical_gflops (an estimate from the
 CPU's flags and clock) and cpu.
 
+With --profile PREFIX, ONNX Runtime traces every node of the encoder (the
+warm-up included) into PREFIX_<date>.json (Chrome's trace format, for
+chrome://tracing or Perfetto), and the result adds the time by operator type
+after ONNX Runtime's fusions ("profile": {"file", "ops": [{"op", "calls",
+"share", "seconds"}]}, the most time first): where the encoder's time goes.
+
 The precision is the model's, chosen when it was built (models import|pull|
 synth --precision fp32|fp16|int8); --precision checks it: a model of
 another precision is refused with one line. tf32 means an fp32 model with
@@ -89,6 +95,7 @@ against fp32: ` + precisionBounds + `.`,
 			&cli.IntFlag{Name: "runs", Value: 3, Usage: "`N` measured runs"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output `FORMAT`: text or json"},
 			&cli.BoolFlag{Name: "peak", Usage: "measure the CPU's practical GEMM peak first (as bench peak), and report the encoder's fraction of it"},
+			&cli.StringFlag{Name: "profile", Usage: "have ONNX Runtime trace every node into `PREFIX`_<date>.json (warm-up included) and report the encoder's time by operator", TakesFile: true},
 			&cli.StringFlag{Name: "peak-size", Value: bench.DefaultGEMMSize.String(), Usage: "the peak's matrix product `M,K,N`"},
 		},
 		Action: func(cCtx *cli.Context) error { return runBenchScorer(cCtx, resolve, refs.values) },
@@ -197,6 +204,7 @@ func runBenchScorer(cCtx *cli.Context, resolve scoreModelResolver, refFiles []st
 	if cCtx.Bool("peak") {
 		opts.Peak = &bench.PeakOptions{Size: f.gemm}
 	}
+	opts.Profile = cCtx.String("profile")
 	bar := newProgressBar(cCtx.App.ErrWriter, len(cands)*(opts.Warmup+opts.Runs), progressMinPairs, "benchmarking", "pairs")
 	if bar != nil {
 		opts.Progress = func(done, _ int) { _ = bar.Set(done) }
@@ -248,6 +256,8 @@ type benchJSON struct {
 	FractionOfPeak    float64 `json:"fraction_of_peak,omitempty"`
 	TheoreticalGFLOPS float64 `json:"theoretical_gflops,omitempty"`
 	CPU               string  `json:"cpu,omitempty"`
+	// With --profile only.
+	Profile *bench.Profile `json:"profile,omitempty"`
 }
 
 func benchObject(r *bench.Result) benchJSON {
@@ -269,6 +279,7 @@ func benchObject(r *bench.Result) benchJSON {
 		GFLOPPerToken:     r.FLOPsPerToken() / 1e9,
 		EncoderGFLOPS:     r.EncoderGFLOPS(),
 		Model:             r.Model, Device: r.Device, Precision: r.Precision,
+		Profile: r.Profile,
 	}
 	if p := r.Peak; p != nil {
 		o.PeakGFLOPS, o.PeakPrecision, o.FractionOfPeak, o.CPU = p.GOPS(), p.Precision, r.FractionOfPeak(), r.CPU.Model
@@ -307,6 +318,13 @@ func writeBenchText(w io.Writer, r *bench.Result) error {
 	if o.PeakGFLOPS > 0 {
 		rows = append(rows, [2]string{"peak", fmt.Sprintf("%s practical (%s MatMul), %.1f theoretical (an estimate); the encoder at %.1f%% of the practical peak",
 			peakRate(o.PeakGFLOPS, o.PeakPrecision), o.PeakPrecision, o.TheoreticalGFLOPS, 100*o.FractionOfPeak)})
+	}
+	if p := o.Profile; p != nil {
+		var ops []string
+		for _, op := range p.Ops[:min(len(p.Ops), 8)] {
+			ops = append(ops, fmt.Sprintf("%s %.1f%%", op.Op, 100*op.Share))
+		}
+		rows = append(rows, [2]string{"encoder by operator", strings.Join(ops, ", ") + " (" + p.File + ")"})
 	}
 	for _, row := range rows {
 		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
