@@ -23,7 +23,9 @@ cmd=$1; shift
 args="$*"
 if [ "$cmd" = merge ]; then
   echo "merge $args" >> "$FAKE_LOG"
-  echo "merged results"
+  out=
+  while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
+  if [ -n "$out" ]; then grep '^end' "$FAKE_LOG" | sort > "$out"; else echo "merged results"; fi
   exit 0
 fi
 idx=
@@ -68,6 +70,9 @@ func runFake(t *testing.T, ctx context.Context, s Spec, o LocalOptions, env ...s
 	}
 	s.Binary = bin
 	s.Plan = filepath.Join(dir, "plan.json")
+	if rest, ok := strings.CutPrefix(s.MergeOut, "DIR/"); ok {
+		s.MergeOut = filepath.Join(dir, rest)
+	}
 	err := RunLocal(ctx, s, o)
 	data, rerr := os.ReadFile(log)
 	if rerr != nil && !os.IsNotExist(rerr) {
@@ -125,7 +130,7 @@ func TestRunLocal(t *testing.T) {
 		args     string // what every score call holds
 		devices  []string
 	}{
-		{"cpu threads split", Spec{Shards: 7, Parallel: 3, MergeFormat: "jsonl", MergeOut: "/tmp/x/merged.jsonl"},
+		{"cpu threads split", Spec{Shards: 7, Parallel: 3, MergeFormat: "jsonl", MergeOut: "DIR/merged.jsonl"},
 			LocalOptions{CPUs: 8}, 3, "--threads 2", nil},
 		{"cpu no threads", Spec{Shards: 2}, LocalOptions{}, 2, "--plan ", nil},
 		{"one gpu each", Spec{Shards: 5, Parallel: 4, GPU: true, ScoreArgs: []string{"--device", "cuda"}},
@@ -176,15 +181,21 @@ func TestRunLocal(t *testing.T) {
 				t.Errorf("%d shards ran at once, want at most %d", got, tc.parallel)
 			}
 			last := r.lines[len(r.lines)-1]
-			wantMerge := "merge --format " + cmp(tc.spec.MergeFormat, "text")
-			if tc.spec.MergeOut != "" {
-				wantMerge += " -o " + tc.spec.MergeOut
+			wantMerge, wantStdout := "merge --format "+cmp(tc.spec.MergeFormat, "text"), "merged results\n"
+			if out, ok := strings.CutPrefix(tc.spec.MergeOut, "DIR/"); ok {
+				out = filepath.Join(r.dir, out)
+				wantMerge += " -o " + out
+				wantStdout = ""
+				got, err := os.ReadFile(out)
+				if err != nil || strings.Count(string(got), "end ") != tc.spec.Shards {
+					t.Errorf("merged %q (%v), want %d shards", got, err, tc.spec.Shards)
+				}
 			}
 			if last != wantMerge+" "+filepath.Join(r.dir, "plan.json") {
 				t.Errorf("last call %q, want the merge %q", last, wantMerge)
 			}
-			if stdout.String() != "merged results\n" {
-				t.Errorf("merge's standard output %q", stdout.String())
+			if stdout.String() != wantStdout {
+				t.Errorf("merge's standard output %q, want %q", stdout.String(), wantStdout)
 			}
 			if !slices.Equal(progress, seq(1, tc.spec.Shards)) {
 				t.Errorf("progress %v", progress)
