@@ -503,4 +503,3 @@ func (c *Cluster) running(name string) bool {
 	}
 	return false
 }
-
