@@ -22,11 +22,11 @@ import (
 func planCommand() *cli.Command { return newPlanCommand(resolveScoreModel) }
 
 func newPlanCommand(resolve scoreModelResolver) *cli.Command {
-	refs := &stringList{}
+	refs, jobEnv := &stringList{}, &stringList{}
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "cut a scoring job into shards for a cluster (then score --plan, merge)",
-		UsageText: "bertbench plan [score's flags: --model, -c, -r, --field, --idf, --rescale, --device, ...] --shards N | --shard-size K --out DIR",
+		UsageText: "bertbench plan [score's flags: --model, -c, -r, --field, --idf, --rescale, --device, ...] --shards N | --shard-size K --out DIR [--emit slurm|k8s|local [--parallel K] ...]",
 		Description: `Reads the inputs as bertbench score would (text files, or --field from a
 JSONL, CSV or TSV file) and writes DIR/plan.json: the input files' sha256
 digests and item counts, the model and settings, the scorer configuration
@@ -45,17 +45,27 @@ put them together:  bertbench merge DIR/plan.json. The merged output is
 byte for byte what bertbench score prints for the whole input. A run in a
 results store is not planned yet: plan a variation's outputs (--field
 output) against the dataset, and merge --store puts the scores back into
-the run for compare and report.`,
-		Flags: append(scoringFlags(refs),
+the run for compare and report.
+
+--emit hands the plan to an engine (docs/scale.md): slurm writes
+DIR/slurm-score.sbatch (the job array, --array=0-(N-1)%K, --gres=gpu:1 with
+--device cuda), DIR/slurm-merge.sbatch and DIR/slurm-submit.sh (sbatch the
+array, then the merge with --dependency=afterok); k8s writes
+DIR/k8s-score-job.yaml (an Indexed Job: completions N, parallelism K,
+backoffLimitPerIndex, nvidia.com/gpu with --device cuda, the plan on
+--pvc at --mount) and DIR/k8s-merge-job.yaml, to apply once the first is
+complete; local scores the shards here, K processes at once (one per GPU
+with --device cuda), then prints the merge as score would.`,
+		Flags: append(append(scoringFlags(refs),
 			&cli.IntFlag{Name: "shards", Usage: "cut the job into `N` shards of (nearly) equal size"},
 			&cli.IntFlag{Name: "shard-size", Usage: "cut the job into shards of `K` items (the last one smaller)"},
 			&cli.StringFlag{Name: "out", Usage: "the plan's folder `DIR` (made if missing): plan.json, then the shards' files", TakesFile: true},
-		),
-		Action: func(cCtx *cli.Context) error { return runPlan(cCtx, resolve, refs.values) },
+		), emitFlags(jobEnv)...),
+		Action: func(cCtx *cli.Context) error { return runPlan(cCtx, resolve, refs.values, jobEnv.values) },
 	}
 }
 
-func runPlan(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) error {
+func runPlan(cCtx *cli.Context, resolve scoreModelResolver, refFiles, jobEnv []string) error {
 	if cCtx.NArg() > 0 {
 		return usagef("plan: unexpected argument %q (inputs go in -c and -r)", cCtx.Args().First())
 	}
@@ -74,6 +84,9 @@ func runPlan(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) e
 	in := shard.Inputs{Cands: cCtx.String("cands"), Refs: refFiles, Field: cCtx.String("field"), IDField: cCtx.String("id-field")}
 	if err := in.Check(); err != nil {
 		return classifyErr("plan", err)
+	}
+	if err := checkEmitFlags(cCtx, jobEnv); err != nil {
+		return err
 	}
 	spec := cCtx.String("model")
 	model, err := resolve(cCtx, spec, cCtx.String("lang"))
@@ -110,6 +123,12 @@ func runPlan(cCtx *cli.Context, resolve scoreModelResolver, refFiles []string) e
 	})
 	if err != nil {
 		return classifyErr("plan", err)
+	}
+	if cCtx.String("emit") != "" {
+		// --emit local prints the merged results on stdout: the plan's
+		// summary goes to stderr.
+		fmt.Fprintf(cCtx.App.ErrWriter, "bertbench: %s: %d items in %d shards, %s\n", p.Path(), p.Items, p.NumShards(), p.Hash)
+		return emitPlan(cCtx, p, jobEnv)
 	}
 	fmt.Fprintf(cCtx.App.Writer, "%s: %d items in %d shards, %s\n", p.Path(), p.Items, p.NumShards(), p.Hash)
 	fmt.Fprintf(cCtx.App.Writer, "next: bertbench score --plan %s --shard I  (I = 0..%d), then bertbench merge %s\n", p.Path(), p.NumShards()-1, p.Path())
