@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export BERTBENCH_ORT_LIB ?= $(ORT_LIB)
 export BERTBENCH_DEPS    := $(DEPS)
 
-.PHONY: setup deps ort cuda-ep gpu-stage test-deps hf-tokenizers ollama chromium staticcheck build demo test test-short bench bench-mbert fuzz lint clean
+.PHONY: setup deps ort cuda-ep gpu-stage test-deps hf-tokenizers ollama chromium slurm staticcheck build demo test test-short bench bench-mbert fuzz lint clean
 
 ## setup: install the ONNX Runtime library and build bin/bertbench
 setup: ort build
@@ -18,8 +18,8 @@ ort:
 	scripts/install-ort.sh $(DEPS)/ort
 
 ## test-deps: everything the tests talk to (ONNX Runtime and its CUDA
-## provider, HF tokenizers oracle, Ollama server, headless Chromium)
-test-deps: ort cuda-ep hf-tokenizers ollama chromium
+## provider, HF tokenizers oracle, Ollama server, headless Chromium, Slurm)
+test-deps: ort cuda-ep hf-tokenizers ollama chromium slurm
 
 ## cuda-ep: ONNX Runtime's CUDA execution provider (a plugin of the core; the
 ## CUDA 13 libraries it needs come from the GPU machine), for --device cuda
@@ -36,6 +36,12 @@ ollama:
 ## the HTML report's browser test drives headless
 chromium:
 	scripts/install-chromium.sh
+
+## slurm: Debian's slurm-wlm (slurmctld, slurmd, sbatch, ...) and munge (root
+## or sudo); the launcher tests start a single-node cluster of their own
+## (internal/slurmtest), no daemon runs otherwise
+slurm:
+	scripts/install-slurm.sh
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/bertbench
@@ -60,9 +66,10 @@ test: test-deps
 	$(GO) test -race -count=1 -timeout 45m ./...
 
 ## test-short: the tests that need no Ollama server (ONNX Runtime, the HF
-## tokenizers oracle and Chromium are installed: the tokenizer tests compare
-## with the oracle, the HTML report's test runs in Chromium)
-test-short: ort hf-tokenizers chromium
+## tokenizers oracle, Chromium and Slurm are installed: the tokenizer tests
+## compare with the oracle, the HTML report's test runs in Chromium, the
+## launcher tests on a Slurm cluster of their own)
+test-short: ort hf-tokenizers chromium slurm
 	$(GO) test -short -count=1 ./...
 
 bench: setup ollama

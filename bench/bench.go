@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/bertbench/bertbench/bertscore"
+	"github.com/bertbench/bertbench/internal/cpus"
 	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/onnxrt"
 )
 
 // ErrInvalidInput marks errors caused by the caller's options.
@@ -37,6 +39,16 @@ type Options struct {
 	// Progress, when set, is called with the pairs scored so far over all
 	// the runs, warm-up included, and their total.
 	Progress func(done, total int)
+	// Peak, when set, measures the CPU's practical peak first, in the
+	// same process (Runtime and Threads are filled in from Open; an empty
+	// Precision is the model's: int8 for an int8 model, else fp32), so
+	// that the encoder's rate reads as a fraction of it; the theoretical
+	// peak is read then too.
+	Peak *PeakOptions
+	// Profile, when set, has ONNX Runtime trace every node's run
+	// (warm-up included) into <Profile>_<date>.json, summed by operator
+	// type into Result.Profile.
+	Profile string
 }
 
 // RunStats is one measured scoring of the pairs.
@@ -68,6 +80,43 @@ type Result struct {
 	// PeakRSSBytes is the process's peak resident set size after the runs
 	// (0 when not known): the model, the runtime and the scoring.
 	PeakRSSBytes int64
+	// Shape is the encoder's, for its FLOP count (zero when the folder
+	// has no readable config.json).
+	Shape EncoderShape
+	// Peak is the practical peak measured first (nil without
+	// Options.Peak); CPU the theoretical one (zero when not read).
+	Peak *Peak
+	// Profile is where the encoder's time went, by operator (with
+	// Options.Profile).
+	Profile *Profile
+	CPU     CPUPeak
+}
+
+// FLOPsPerToken is the encoder's arithmetic per token at the runs' mean
+// sentence length (EncoderShape.FLOPsPerToken; 0 when not known).
+func (r *Result) FLOPsPerToken() float64 {
+	s := r.Sum()
+	if !r.Shape.Known() || s.Sentences == 0 {
+		return 0
+	}
+	return r.Shape.FLOPsPerToken(float64(s.Tokens) / float64(s.Sentences))
+}
+
+// EncoderGFLOPS is the encoder's useful arithmetic rate: the tokens
+// encoded (padding not counted) times FLOPsPerToken, over the time spent
+// encoding, in GFLOP/s.
+func (r *Result) EncoderGFLOPS() float64 {
+	s := r.Sum()
+	return perSecond(s.Tokens, s.Encode) * r.FLOPsPerToken() / 1e9
+}
+
+// FractionOfPeak is EncoderGFLOPS over the measured practical peak (0
+// without one).
+func (r *Result) FractionOfPeak() float64 {
+	if r.Peak == nil || r.Peak.GOPS() == 0 {
+		return 0
+	}
+	return r.EncoderGFLOPS() / r.Peak.GOPS()
 }
 
 // Sum adds up the measured runs.
@@ -111,12 +160,7 @@ func (r *Result) PaddingEfficiency() float64 {
 // BatchPercentile is the q-th quantile (0..1, nearest rank) of the
 // measured encoder runs' wall times (0 with none).
 func (r *Result) BatchPercentile(q float64) time.Duration {
-	n := len(r.Batches)
-	if n == 0 {
-		return 0
-	}
-	i := int(q*float64(n)+0.999999) - 1
-	return r.Batches[min(max(i, 0), n-1)]
+	return Percentile(r.Batches, q)
 }
 
 func perSecond(n int, d time.Duration) float64 {
@@ -141,7 +185,34 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Open.Precision == "" {
 		o.Open.Precision = o.Precision // OpenResolved checks it
 	}
+	res := &Result{Pairs: len(o.Cands), Warmup: o.Warmup}
+	res.Shape, _ = ReadEncoderShape(o.Model) // unknown: no FLOP figures
+	if o.Peak != nil {
+		rt, err := onnxrt.Load(o.Open.ORTLib)
+		if err != nil {
+			return nil, err
+		}
+		po := *o.Peak
+		po.Runtime, po.Threads = rt, o.Open.Threads
+		if po.Precision == "" {
+			po.Precision = PeakFP32
+			if o.Precision == PeakInt8 || (o.Model.Manifest != nil && o.Model.Manifest.Precision == PeakInt8) {
+				po.Precision = PeakInt8
+			}
+		}
+		if res.Peak, err = MeasurePeak(ctx, po); err != nil {
+			return nil, err
+		}
+		cores := cpus.Usable()
+		if t := o.Open.Threads; t > 0 {
+			cores = min(t, cores)
+		}
+		res.CPU, _ = ReadCPUPeak(HostFS(), cores)
+	}
 	start := time.Now()
+	if o.Profile != "" {
+		o.Open.Profile = o.Profile
+	}
 	m, err := bertscore.OpenResolved(ctx, o.Model, o.Open)
 	if err != nil {
 		return nil, err
@@ -156,7 +227,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			batches = append(batches, d)
 		}
 	}
-	res := &Result{Model: m.Name(), Pairs: len(o.Cands), Warmup: o.Warmup, Load: load}
+	res.Model, res.Load = m.Name(), load
 	total := len(o.Cands) * (o.Warmup + o.Runs)
 	for i := range o.Warmup + o.Runs {
 		so.Progress = nil
@@ -186,5 +257,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	slices.Sort(batches)
 	res.Batches = batches
 	res.PeakRSSBytes = peakRSS()
+	if o.Profile != "" {
+		// ONNX Runtime writes the trace when the session ends.
+		if err := m.Close(); err != nil {
+			return nil, err
+		}
+		file, err := profileFile(o.Profile)
+		if err != nil {
+			return nil, err
+		}
+		if res.Profile, err = ReadProfile(file); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -153,6 +154,50 @@ func TestRunInvalid(t *testing.T) {
 	} {
 		if _, err := bench.Run(context.Background(), o); !errors.Is(err, bench.ErrInvalidInput) {
 			t.Errorf("%s: error %v, want ErrInvalidInput", name, err)
+		}
+	}
+}
+
+// TestRunProfile: with a profile prefix, ONNX Runtime's own trace of the
+// encoder is written and summed by operator: MatMul is there, the shares
+// add up to one and the most expensive operator comes first.
+func TestRunProfile(t *testing.T) {
+	model := resolveTiny(t)
+	prefix := t.TempDir() + "/encoder"
+	res, err := bench.Run(context.Background(), bench.Options{
+		Model: model, Cands: []string{"the cat sat on the mat", "谢谢你的帮助"},
+		Refs: [][]string{{"a cat was on the mat"}, {"谢谢"}}, Runs: 1, Profile: prefix,
+		Scorer: bertscore.ScorerOptions{Threads: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Profile
+	if p == nil || !strings.HasPrefix(p.File, prefix+"_") || len(p.Ops) == 0 {
+		t.Fatalf("profile %+v, want ONNX Runtime's trace %s_*.json summed by operator", p, prefix)
+	}
+	sum, sawMatMul := 0.0, false
+	for i, op := range p.Ops {
+		sum += op.Share
+		sawMatMul = sawMatMul || strings.Contains(op.Op, "MatMul")
+		if op.Calls < 1 || (i > 0 && op.Seconds > p.Ops[i-1].Seconds) {
+			t.Errorf("operator %d %+v: want at least one call and the most time first", i, op)
+		}
+	}
+	if !sawMatMul || sum < 0.999 || sum > 1.001 {
+		t.Errorf("operators %+v: want a MatMul among them and shares adding up to 1 (got %v)", p.Ops, sum)
+	}
+}
+
+func TestReadProfileErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := dir + "/bad.json"
+	if err := os.WriteFile(bad, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{dir + "/missing.json", bad} {
+		if _, err := bench.ReadProfile(path); err == nil || !strings.Contains(err.Error(), "profile") {
+			t.Errorf("ReadProfile(%s) error %v, want a profile error", path, err)
 		}
 	}
 }

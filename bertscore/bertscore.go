@@ -72,6 +72,10 @@ type Options struct {
 	// default for the scorers' tokenizing and matching; 0 means every CPU
 	// the process may use, more than cpus.MaxThreads is an input error.
 	Threads int
+	// Profile, when set, has ONNX Runtime trace the encoder's every node
+	// into <Profile>_<date>.json, written when the model is closed
+	// (onnxrt.EncoderOptions.Profile).
+	Profile string
 }
 
 // Model is an opened model: its folder, its tokenizer and one encoder
@@ -160,6 +164,7 @@ func OpenResolved(ctx context.Context, r *models.Resolved, opts Options) (*Model
 	}
 	m.enc, err = rt.NewEncoder(filepath.Join(r.Dir, models.ONNXFile), onnxrt.EncoderOptions{
 		Device: opts.Device, Threads: opts.Threads, TF32: opts.TF32, CUDAProvider: opts.CUDAProvider,
+		Profile: opts.Profile,
 	})
 	if err != nil {
 		if opts.Device.Kind == onnxrt.CUDA && !IsInputError(err) {

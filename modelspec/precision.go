@@ -1,6 +1,7 @@
 package modelspec
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -135,4 +136,16 @@ func TrimPrecisionSuffix(name string) string {
 		}
 	}
 	return name
+}
+
+// CheckCUDA says why an encoder of precision p cannot run on CUDA, nil
+// when it can: int8 runs on the CPU only (ONNX Runtime's CUDA provider
+// lacks the u8 x s8 products: they would run on
+// the CPU between copies). The runtime refuses to open such an encoder on
+// CUDA, and a plan for CUDA refuses such a model, with this error.
+func (p Precision) CheckCUDA() error {
+	if p == INT8 {
+		return errors.New("int8 models run on the CPU (--device cpu); for CUDA build the model with --precision fp16 or fp32")
+	}
+	return nil
 }

@@ -81,3 +81,12 @@ func TestPrecisionNameAndTrim(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckCUDA(t *testing.T) {
+	for _, p := range modelspec.Precisions {
+		err := p.CheckCUDA()
+		if (err != nil) != (p == modelspec.INT8) || (err != nil && !strings.Contains(err.Error(), "int8 models run on the CPU")) {
+			t.Errorf("%s.CheckCUDA() = %v", p, err)
+		}
+	}
+}

@@ -42,6 +42,16 @@ type EncoderOptions struct {
 	// DisableOptimizations turns ONNX Runtime's graph optimizations off
 	// (for comparing a graph with its fused form).
 	DisableOptimizations bool
+	// Spinning lets idle intra-op threads spin (busy-wait) for the next
+	// piece of work instead of sleeping (ONNX Runtime's
+	// session.intra_op.allow_spinning); off by default, so that the
+	// scorer's own goroutines get the cores.
+	Spinning bool
+	// Profile, when set, makes ONNX Runtime record every node's run time
+	// and write it as a JSON trace (Chrome's trace format) named
+	// Profile_<date>.json when the encoder is closed: where an encoder's
+	// time goes, node by node.
+	Profile string
 }
 
 // Encoder runs an ONNX encoder that meets modelspec's contract (inputs
@@ -115,10 +125,8 @@ func (r *Runtime) NewEncoder(path string, opts EncoderOptions) (enc *Encoder, er
 		e.idType = append(e.idType, ort.TensorElementDataType(in.Type))
 	}
 	precision := cmp.Or(weightPrecision(&m.Graph), string(modelspec.FP32))
-	if e.cuda && precision == string(modelspec.INT8) {
-		// ONNX Runtime's CUDA provider lacks DynamicQuantizeLinear and the
-		// u8 x s8 products: they would run on the CPU between copies.
-		return nil, inputErr(fmt.Errorf("encoder %s: int8 models run on the CPU (--device cpu); for CUDA build the model with --precision fp16 or fp32", path))
+	if err := modelspec.Precision(precision).CheckCUDA(); e.cuda && err != nil {
+		return nil, inputErr(fmt.Errorf("encoder %s: %w", path, err))
 	}
 	dev, err := r.epDevice(opts.Device, opts.CUDAProvider)
 	if err != nil {
@@ -178,11 +186,22 @@ func sessionOptions(opts EncoderOptions) (*ort.SessionOptions, error) {
 		so.Destroy()
 		return nil, fmt.Errorf("encoder: setting inter-op threads: %w", err)
 	}
-	// Idle ONNX Runtime threads sleep instead of spinning: the scorer's own
-	// goroutines (tokenizing the next chunk, matching) share the cores.
-	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+	// Idle ONNX Runtime threads sleep instead of spinning unless asked:
+	// the scorer's own goroutines (tokenizing the next chunk, matching)
+	// share the cores.
+	spin := "0"
+	if opts.Spinning {
+		spin = "1"
+	}
+	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin); err != nil {
 		so.Destroy()
 		return nil, fmt.Errorf("encoder: session options: %w", err)
+	}
+	if opts.Profile != "" {
+		if err := so.EnableProfiling(opts.Profile); err != nil {
+			so.Destroy()
+			return nil, fmt.Errorf("encoder: profiling: %w", err)
+		}
 	}
 	if opts.DisableOptimizations {
 		if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -94,6 +95,33 @@ func (c Config) SameScores(o Config) bool {
 		return false
 	}
 	return c.Runtime.Precision == "fp32" || deviceKind(c.Runtime.Device) == deviceKind(o.Runtime.Device)
+}
+
+// A FieldDiff is a field in which two Configs differ: its JSON name
+// ("runtime_version") and its values in each, as text.
+type FieldDiff struct {
+	Field string
+	A, B  string
+}
+
+// Diff lists the fields in which o differs from c (A is c's value, B
+// o's), Score's fields first, each in the order of its struct; nil when
+// they are equal.
+func (c Config) Diff(o Config) []FieldDiff {
+	var out []FieldDiff
+	for _, pair := range [][2]reflect.Value{
+		{reflect.ValueOf(c.Score), reflect.ValueOf(o.Score)},
+		{reflect.ValueOf(c.Runtime), reflect.ValueOf(o.Runtime)},
+	} {
+		a, b := pair[0], pair[1]
+		for i := range a.NumField() {
+			if x, y := a.Field(i).Interface(), b.Field(i).Interface(); x != y {
+				name, _, _ := strings.Cut(a.Type().Field(i).Tag.Get("json"), ",")
+				out = append(out, FieldDiff{Field: name, A: fmt.Sprint(x), B: fmt.Sprint(y)})
+			}
+		}
+	}
+	return out
 }
 
 // Exact reports whether the configuration computes in exact float32 or

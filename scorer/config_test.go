@@ -2,6 +2,8 @@ package scorer_test
 
 import (
 	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -153,5 +155,32 @@ func TestConfigJSON(t *testing.T) {
 	var back scorer.Config
 	if err := json.Unmarshal(got, &back); err != nil || back != c {
 		t.Errorf("read back %+v, %v", back, err)
+	}
+}
+
+// TestConfigDiff: Diff names the fields that differ by their JSON names,
+// with both values, in the order of the struct.
+func TestConfigDiff(t *testing.T) {
+	base := baseConfig()
+	for _, tc := range []struct {
+		name string
+		edit func(*scorer.Config)
+		want []scorer.FieldDiff
+	}{
+		{"same", func(*scorer.Config) {}, nil},
+		{"runtime version", func(c *scorer.Config) { c.Runtime.RuntimeVersion = "1.22.0" },
+			[]scorer.FieldDiff{{Field: "runtime_version", A: base.Runtime.RuntimeVersion, B: "1.22.0"}}},
+		{"device and threads", func(c *scorer.Config) { c.Runtime.Device, c.Runtime.Threads = "cuda:0", 7 },
+			[]scorer.FieldDiff{{Field: "device", A: base.Runtime.Device, B: "cuda:0"}, {Field: "threads", A: strconv.Itoa(base.Runtime.Threads), B: "7"}}},
+		{"layer and rescale", func(c *scorer.Config) { c.Score.Layer, c.Score.Rescale = 5, true },
+			[]scorer.FieldDiff{{Field: "layer", A: "3", B: "5"}, {Field: "rescale", A: "false", B: "true"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := base
+			tc.edit(&o)
+			if got := base.Diff(o); !slices.Equal(got, tc.want) {
+				t.Errorf("Diff = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -208,6 +208,29 @@ type Stats struct {
 	Wall     time.Duration `json:"wall_ns"`
 }
 
+// Add adds o to s, as the stats of one job scored in parts (the shards
+// of a plan): counts and times add up (ModelLoad too: each part loaded
+// its model), and PeakEmbeddingBytes and MaxTokens are the larger of the
+// two.
+func (s *Stats) Add(o Stats) {
+	s.Chunks += o.Chunks
+	s.Sentences += o.Sentences
+	s.Tokens += o.Tokens
+	s.Batches += o.Batches
+	s.PaddedTokens += o.PaddedTokens
+	s.PeakEmbeddingBytes = max(s.PeakEmbeddingBytes, o.PeakEmbeddingBytes)
+	s.EmptyCandidates += o.EmptyCandidates
+	s.EmptyReferences += o.EmptyReferences
+	s.TruncatedCandidates += o.TruncatedCandidates
+	s.TruncatedReferences += o.TruncatedReferences
+	s.MaxTokens = max(s.MaxTokens, o.MaxTokens)
+	s.ModelLoad += o.ModelLoad
+	s.Tokenize += o.Tokenize
+	s.Encode += o.Encode
+	s.Match += o.Match
+	s.Wall += o.Wall
+}
+
 // Scorer computes BERTScore with one encoder and tokenizer. It is safe for
 // concurrent use; each call holds its own chunk's embeddings.
 type Scorer struct {

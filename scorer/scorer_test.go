@@ -647,3 +647,31 @@ func TestOnBatch(t *testing.T) {
 		t.Errorf("batch times add up to %v, more than Stats.Encode %v", sum, res.Stats.Encode)
 	}
 }
+
+// TestStatsAdd: the stats of a job scored in parts add up: counts and
+// times sum, the peaks are the larger part's. Every field is covered (a
+// field Add forgets leaves a zero below).
+func TestStatsAdd(t *testing.T) {
+	a := scorer.Stats{Chunks: 1, Sentences: 2, Tokens: 3, Batches: 4, PaddedTokens: 5, PeakEmbeddingBytes: 600,
+		EmptyCandidates: 7, EmptyReferences: 8, TruncatedCandidates: 9, TruncatedReferences: 10, MaxTokens: 512,
+		ModelLoad: 11, Tokenize: 12, Encode: 13, Match: 14, Wall: 15}
+	b := scorer.Stats{Chunks: 10, Sentences: 20, Tokens: 30, Batches: 40, PaddedTokens: 50, PeakEmbeddingBytes: 60,
+		EmptyCandidates: 70, EmptyReferences: 80, TruncatedCandidates: 90, TruncatedReferences: 100, MaxTokens: 256,
+		ModelLoad: 110, Tokenize: 120, Encode: 130, Match: 140, Wall: 150}
+	want := scorer.Stats{Chunks: 11, Sentences: 22, Tokens: 33, Batches: 44, PaddedTokens: 55, PeakEmbeddingBytes: 600,
+		EmptyCandidates: 77, EmptyReferences: 88, TruncatedCandidates: 99, TruncatedReferences: 110, MaxTokens: 512,
+		ModelLoad: 121, Tokenize: 132, Encode: 143, Match: 154, Wall: 165}
+	var sum scorer.Stats
+	sum.Add(a)
+	sum.Add(b)
+	if sum != want {
+		t.Errorf("a + b = %+v\nwant    %+v", sum, want)
+	}
+	var got scorer.Stats
+	for _, s := range []scorer.Stats{b, a} {
+		got.Add(s)
+	}
+	if got != want {
+		t.Errorf("b + a = %+v, want the same", got)
+	}
+}

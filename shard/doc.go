@@ -17,17 +17,19 @@
 //     digests, streams past the items before its range, scores its own
 //     with the plan's idf table and baseline, writes per-pair results
 //     (full-precision JSON numbers) to ShardFile through a partial file
-//     renamed into place, and last writes its DoneFile marker (the plan's
-//     digest, the Config, counts and the shard file's sha256) with an
-//     atomic rename. A shard whose marker is valid is not scored again; a
-//     retried shard overwrites a partial one. Its memory is that of its
-//     own items, not of the corpus.
-//   - Merge checks that every shard is there once, of this plan and of a
-//     configuration that gives the same scores (scorer.Config.SameScores),
-//     and rebuilds the scorer.Result in item order, with the corpus means
-//     added in item order (scorer.Means), as one process adds them: the
-//     result is the same, bit for bit, whatever order the shards finished
-//     in.
+//     of its own (PartialFile: two runs of one shard at once never share
+//     one) renamed into place, and last writes its DoneFile marker (the
+//     plan's digest, the Config, counts and the shard file's sha256) with
+//     an atomic rename. A shard whose marker is valid (and whose inputs have
+//     not changed) is not scored again; a run that succeeds removes the
+//     partial files killed runs left. Its memory is that of its own items,
+//     not of the corpus.
+//   - Merge checks that the inputs are still the plan's and that every
+//     shard is there once, of this plan and of a configuration that gives
+//     the same scores (scorer.Config.SameScores), and rebuilds the
+//     scorer.Result in item order, with the corpus means added in item
+//     order (scorer.Means), as one process adds them: the result is the
+//     same, bit for bit, whatever order the shards finished in.
 //
 // Shards are indexed from 0, as job arrays (SLURM_ARRAY_TASK_ID) and
 // Indexed Jobs (JOB_COMPLETION_INDEX) number their tasks; IndexFromEnv

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/bertbench/bertbench/bertscore"
+	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/scorer"
 )
 
@@ -83,6 +85,9 @@ func Make(ctx context.Context, o MakeOptions) (*Plan, error) {
 	if err != nil {
 		return nil, asModelErr(err)
 	}
+	if err := checkDevice(base.Config(), o.Scoring); err != nil {
+		return nil, err
+	}
 	sc := &scan{in: in}
 	s, table := base, o.IDFTable
 	if o.IDF && table == nil {
@@ -150,6 +155,20 @@ func shardConfig(cfg scorer.Config, s Scoring) scorer.Config {
 		cfg.Runtime.Precision += "+tf32"
 	}
 	return cfg
+}
+
+// checkDevice refuses a plan whose shards could never run: a model the
+// runtime does not run on the plan's device (int8 on CUDA). cfg is the
+// planning scorer's, on the CPU.
+func checkDevice(cfg scorer.Config, s Scoring) error {
+	kind, _, _ := strings.Cut(s.Device, ":")
+	if kind != "cuda" {
+		return nil
+	}
+	if err := modelspec.Precision(cfg.Runtime.Precision).CheckCUDA(); err != nil {
+		return inputf(nil, "--device %s: the model %s is %s: %v", s.Device, s.Model, cfg.Runtime.Precision, err)
+	}
+	return nil
 }
 
 // fileEntry describes an input file, its path relative to dir.

@@ -25,7 +25,7 @@ type Merged struct {
 	// IDs are the items' ids, IDs[k] that of Result.Pairs[k].
 	IDs []string
 	// Warnings say what a reader of the result should know (shards that
-	// ran on different devices).
+	// ran with another configuration, within the parity bound).
 	Warnings []string
 }
 
@@ -33,9 +33,13 @@ type Merged struct {
 // them, missing shards (no done marker), markers of another plan or of a
 // configuration that does not give the plan's scores, duplicates, results
 // files that do not match their marker, and shard files the plan does not
-// have.
+// have; and inputs that changed since the plan (the shards' results are
+// of the old inputs).
 func (p *Plan) Merge(ctx context.Context) (*Merged, error) {
 	if err := p.checkExtra(); err != nil {
+		return nil, err
+	}
+	if err := p.checkInputs(); err != nil {
 		return nil, err
 	}
 	var missing []int
@@ -59,7 +63,6 @@ func (p *Plan) Merge(ctx context.Context) (*Merged, error) {
 	}
 	out := &Merged{Result: &scorer.Result{Pairs: make([]scorer.PRF, 0, p.Items)}, IDs: make([]string, 0, p.Items)}
 	var means scorer.Means
-	st := &out.Result.Stats
 	for i, d := range dones {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -67,22 +70,7 @@ func (p *Plan) Merge(ctx context.Context) (*Merged, error) {
 		if err := p.readShard(i, d, out, &means); err != nil {
 			return nil, err
 		}
-		s := d.Stats
-		st.Chunks += s.Chunks
-		st.Sentences += s.Sentences
-		st.Tokens += s.Tokens
-		st.Batches += s.Batches
-		st.PaddedTokens += s.PaddedTokens
-		st.PeakEmbeddingBytes = max(st.PeakEmbeddingBytes, s.PeakEmbeddingBytes)
-		st.EmptyCandidates += s.EmptyCandidates
-		st.EmptyReferences += s.EmptyReferences
-		st.TruncatedCandidates += s.TruncatedCandidates
-		st.TruncatedReferences += s.TruncatedReferences
-		st.MaxTokens = max(st.MaxTokens, s.MaxTokens)
-		st.Tokenize += s.Tokenize
-		st.Encode += s.Encode
-		st.Match += s.Match
-		st.Wall += s.Wall
+		out.Result.Stats.Add(d.Stats)
 	}
 	r := out.Result
 	r.Count = len(r.Pairs)
@@ -91,17 +79,35 @@ func (p *Plan) Merge(ctx context.Context) (*Merged, error) {
 	var other []string
 	for i, d := range dones {
 		if d.Hash != r.Hash {
-			other = append(other, fmt.Sprintf("shard %d: %s", i, d.Config.Runtime.Device))
+			other = append(other, fmt.Sprintf("shard %d: %s", i, configDiff(dones[0], d)))
 		}
 	}
 	if len(other) > 0 {
 		// The scores agree to the scorer's parity bound (SameScores), not
 		// bit for bit: the result is named by the plan's configuration.
 		r.Config, r.Hash = p.Config, p.Hash
-		out.Warnings = append(out.Warnings, fmt.Sprintf("the shards ran on different devices (shard 0: %s; %s); their scores agree to 1e-5, and the result carries the plan's hash",
-			dones[0].Config.Runtime.Device, strings.Join(other, "; ")))
+		out.Warnings = append(out.Warnings, fmt.Sprintf("shards ran with another configuration than shard 0 (%s); their scores agree to 1e-5, and the result carries the plan's hash",
+			strings.Join(other, "; ")))
 	}
 	return out, nil
+}
+
+// configDiff says how marker d's configuration differs from first's, in
+// the fields that can change a hash: "device cuda:0 (shard 0: cpu)". The
+// batch budget, chunk size and threads are each machine's own and name no
+// score; a hash that differs in nothing else is named itself.
+func configDiff(first, d *Done) string {
+	a, b := first.Config, d.Config
+	a.Runtime.BatchTokens, a.Runtime.ChunkTokens, a.Runtime.Threads = 0, 0, 0
+	b.Runtime.BatchTokens, b.Runtime.ChunkTokens, b.Runtime.Threads = 0, 0, 0
+	var parts []string
+	for _, f := range a.Diff(b) {
+		parts = append(parts, fmt.Sprintf("%s %s (shard %d: %s)", f.Field, f.B, first.Shard, f.A))
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("hash %s (shard %d: %s)", d.Hash, first.Shard, first.Hash)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // missingErr names the missing shards and the command that makes them.

@@ -32,7 +32,9 @@ func TestShardNames(t *testing.T) {
 		ok   bool
 	}{
 		{ShardFile(3), 3, true},
-		{PartialFile(12), 12, true},
+		{PartialFile(12) + "4711-9f86d081", 12, true},
+		{PartialFile(12), 0, false},
+		{"shard-00012.jsonl.partial", 0, false},
 		{DoneFile(123456), 123456, true},
 		{"shard-00003.json", 0, false},
 		{"shard-3.jsonl", 0, false},
@@ -45,7 +47,7 @@ func TestShardNames(t *testing.T) {
 			t.Errorf("parseShardName(%q) = %d, %v; want %d, %v", tc.name, i, ok, tc.i, tc.ok)
 		}
 	}
-	if ShardFile(7) != "shard-00007.jsonl" || DoneFile(7) != "shard-00007.done.json" || PartialFile(7) != "shard-00007.jsonl.partial" {
+	if ShardFile(7) != "shard-00007.jsonl" || DoneFile(7) != "shard-00007.done.json" || PartialFile(7) != "shard-00007.jsonl.partial-" {
 		t.Errorf("names: %s %s %s", ShardFile(7), DoneFile(7), PartialFile(7))
 	}
 }

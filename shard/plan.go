@@ -2,6 +2,7 @@ package shard
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -106,9 +107,13 @@ type Shard struct {
 // r, "F": f}, in item order.
 func ShardFile(i int) string { return fmt.Sprintf("shard-%05d.jsonl", i) }
 
-// PartialFile is the name shard i's results are written under until they
-// are complete.
-func PartialFile(i int) string { return ShardFile(i) + ".partial" }
+// PartialFile is how the names start that shard i's results are written
+// under until they are complete: each run of the shard writes a file of
+// its own, PartialFile(i) followed by its process id and a random tag
+// ("shard-00003.jsonl.partial-4711-9f86d081"), so that two runs of one
+// shard at once (a requeued Slurm task, a duplicate pod) never write the
+// same file; each renames its own over ShardFile, with the same bytes.
+func PartialFile(i int) string { return ShardFile(i) + ".partial-" }
 
 // DoneFile is the name of shard i's done marker, written last.
 func DoneFile(i int) string { return fmt.Sprintf("shard-%05d.done.json", i) }
@@ -121,8 +126,9 @@ func parseShardName(name string) (int, bool) {
 		return 0, false
 	}
 	digits := rest[:strings.IndexFunc(rest+".", func(r rune) bool { return r < '0' || r > '9' })]
-	switch rest[len(digits):] {
-	case ".jsonl", ".jsonl.partial", ".done.json":
+	switch suffix := rest[len(digits):]; {
+	case suffix == ".jsonl", suffix == ".done.json":
+	case strings.HasPrefix(suffix, ".jsonl.partial-") && len(suffix) > len(".jsonl.partial-"):
 	default:
 		return 0, false
 	}
@@ -149,11 +155,24 @@ func (p *Plan) DeviceKind() string {
 	return kind
 }
 
-// ShardPath, PartialPath and DonePath are shard i's files in the plan's
-// folder.
-func (p *Plan) ShardPath(i int) string   { return filepath.Join(p.Dir(), ShardFile(i)) }
-func (p *Plan) PartialPath(i int) string { return filepath.Join(p.Dir(), PartialFile(i)) }
-func (p *Plan) DonePath(i int) string    { return filepath.Join(p.Dir(), DoneFile(i)) }
+// ShardPath and DonePath are shard i's files in the plan's folder.
+func (p *Plan) ShardPath(i int) string { return filepath.Join(p.Dir(), ShardFile(i)) }
+func (p *Plan) DonePath(i int) string  { return filepath.Join(p.Dir(), DoneFile(i)) }
+
+// Partials are shard i's partial files in the plan's folder (PartialFile):
+// those of runs under way, and those that killed runs left.
+func (p *Plan) Partials(i int) []string {
+	// The pattern has no metacharacters but the final one: no error.
+	out, _ := filepath.Glob(filepath.Join(p.Dir(), PartialFile(i)+"*"))
+	return out
+}
+
+// newPartialPath is a partial file's path of shard i for this run.
+func (p *Plan) newPartialPath(i int) string {
+	var tag [4]byte
+	_, _ = rand.Read(tag[:]) // crypto/rand.Read never fails
+	return filepath.Join(p.Dir(), fmt.Sprintf("%s%d-%x", PartialFile(i), os.Getpid(), tag))
+}
 
 // resolve makes a path stored in the plan usable here.
 func (p *Plan) resolve(path string) string {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/bertbench/bertbench/bertscore"
 	"github.com/bertbench/bertbench/internal/outfile"
@@ -144,30 +145,41 @@ func (p *Plan) checkDone(i int, d *Done) error {
 		return inputf(ErrForeignShard, "%s says it is shard %d, a duplicate of that shard's marker: remove it and rerun %s", p.DonePath(i), d.Shard, rerun)
 	case d.Shards != len(p.Shards) || d.First != s.First || d.Count != s.Count || d.ItemsDigest != s.Digest:
 		return inputf(ErrForeignShard, "%s covers other items than the plan's shard %d (items %d..%d): rerun %s", p.DonePath(i), i, s.First, s.First+s.Count-1, rerun)
-	case d.Config.Score != p.Config.Score || !d.Config.SameScores(p.Config):
+	case !p.givesScores(d.Config):
 		return inputf(ErrForeignShard, "%s was scored with %s, which does not give the plan's scores (%s): rerun %s with the plan's settings", p.DonePath(i), d.Hash, p.Hash, rerun)
 	}
 	return nil
 }
 
-// Run scores shard i of the plan. A shard with a valid done marker is not
+// givesScores reports whether scores of configuration c are the plan's:
+// the same ScoreConfig and arithmetic, to the scorer's parity bound
+// (scorer.Config.SameScores).
+func (p *Plan) givesScores(c scorer.Config) bool { return c.SameScores(p.Config) }
+
+// Run scores shard i of the plan. It first checks the inputs against the
+// plan (a changed input is refused, even for a shard that is done: its
+// results are of the old input). A shard with a valid done marker is not
 // scored again: Run returns the marker and already set. Otherwise it
-// checks the inputs against the plan, scores the shard's items into its
-// partial file, renames it to ShardFile and writes the done marker.
+// scores the shard's items into its partial file, renames it to ShardFile
+// and writes the done marker.
 func (p *Plan) Run(ctx context.Context, i int, o RunOptions) (d *Done, already bool, err error) {
 	if i < 0 || i >= len(p.Shards) {
 		return nil, false, inputf(nil, "shard %d is out of range: the plan %s has %d shards, 0 to %d", i, p.Path(), len(p.Shards), len(p.Shards)-1)
 	}
-	if d, err := p.ValidDone(i); err == nil && d != nil {
+	if err := p.checkInputs(); err != nil {
+		return nil, false, err
+	}
+	d, err = p.ValidDone(i)
+	if err == nil && d != nil {
 		return d, true, nil
 	}
 	// An invalid marker goes first, so that it never stands for results
-	// being rewritten.
-	if err := os.Remove(p.DonePath(i)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, fmt.Errorf("shard %d: removing the stale marker: %w", i, err)
-	}
-	if err := p.checkInputs(); err != nil {
-		return nil, false, err
+	// being rewritten. (No marker: nothing to remove, and a run of the
+	// shard at once may be writing its valid one.)
+	if err != nil {
+		if err := os.Remove(p.DonePath(i)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, false, fmt.Errorf("shard %d: removing the stale marker: %w", i, err)
+		}
 	}
 	s, err := p.scorer(ctx, o)
 	if err != nil {
@@ -239,7 +251,7 @@ func (p *Plan) scorer(ctx context.Context, o RunOptions) (openScorer, error) {
 		m.Close()
 		return openScorer{}, asModelErr(err)
 	}
-	if got := s.Config(); got.Score != p.Config.Score || !got.SameScores(p.Config) {
+	if got := s.Config(); !p.givesScores(got) {
 		m.Close()
 		return openScorer{}, inputf(ErrForeignShard, "the model %s scores as %s here, and the plan %s as %s: it is not the same model and settings (or --device changes the scores); make a new plan, or run with the plan's settings",
 			spec, got.Hash(), p.Path(), p.Hash)
@@ -250,11 +262,24 @@ func (p *Plan) scorer(ctx context.Context, o RunOptions) (openScorer, error) {
 // score scores shard i with s into its files.
 func (p *Plan) score(ctx context.Context, i int, s *scorer.Scorer, progress func(int, int)) (*Done, error) {
 	sh := p.Shards[i]
-	f, err := outfile.Stream(p.PartialPath(i), 0o644)
+	start := time.Now()
+	partial := p.newPartialPath(i)
+	f, err := outfile.Stream(partial, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("shard %d: %w", i, err)
 	}
 	defer f.Close()
+	renamed := false
+	defer func() {
+		if !renamed {
+			_ = os.Remove(partial) // this run's own: no other writes it
+		}
+	}()
+	release, err := lockPartial(partial)
+	if err != nil {
+		return nil, fmt.Errorf("shard %d: %w", i, err)
+	}
+	defer release()
 	sum := sha256.New()
 	w := bufio.NewWriterSize(io.MultiWriter(f, sum), 64<<10)
 	var bytesOut int64
@@ -336,9 +361,12 @@ func (p *Plan) score(ctx context.Context, i int, s *scorer.Scorer, progress func
 	if err := f.Commit(); err != nil {
 		return nil, fmt.Errorf("shard %d: %w", i, err)
 	}
+	// Another run of the shard at once renames the same bytes: the last
+	// rename wins, and either is the shard's results.
 	if err := os.Rename(f.Path(), p.ShardPath(i)); err != nil {
 		return nil, fmt.Errorf("shard %d: %w", i, err)
 	}
+	renamed = true
 	d := &Done{Format: DoneFormat, Plan: p.Digest, Shard: i, Shards: len(p.Shards), First: sh.First, Count: sh.Count, ItemsDigest: sh.Digest,
 		File: ShardFile(i), SHA256: hex.EncodeToString(sum.Sum(nil)), Bytes: bytesOut, Config: res.Config, Hash: res.Hash, Stats: res.Stats}
 	b, err := json.MarshalIndent(d, "", "  ")
@@ -348,7 +376,18 @@ func (p *Plan) score(ctx context.Context, i int, s *scorer.Scorer, progress func
 	if err := outfile.WriteFile(p.DonePath(i), append(b, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("shard %d: %w", i, err)
 	}
+	p.removeAbandoned(i, start)
 	return d, nil
+}
+
+// removeAbandoned removes the partial files of shard i that killed runs
+// left (no run holds their lock), once a run of the shard has succeeded;
+// those of runs under way stay. It is housekeeping: a file it cannot
+// remove stays, and the next success tries again.
+func (p *Plan) removeAbandoned(i int, now time.Time) {
+	for _, path := range p.Partials(i) {
+		_, _ = removeAbandoned(path, now)
+	}
 }
 
 // syncFile flushes a written file to the disk before it is renamed.

@@ -14,6 +14,8 @@ import (
 	"github.com/bertbench/bertbench/bertscore"
 	"github.com/bertbench/bertbench/internal/fixture"
 	"github.com/bertbench/bertbench/internal/orttest"
+	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/modelspec"
 	"github.com/bertbench/bertbench/scorer"
 	"github.com/bertbench/bertbench/shard"
 )
@@ -223,8 +225,8 @@ func TestRunRefusesChangedInput(t *testing.T) {
 	if !errors.Is(err, shard.ErrInputChanged) || !strings.Contains(err.Error(), "items.jsonl changed since the plan") {
 		t.Errorf("changed input: %v", err)
 	}
-	if _, err := os.Stat(j.plan.PartialPath(0)); err == nil {
-		t.Errorf("a refused shard left %s", j.plan.PartialPath(0))
+	if left := j.plan.Partials(0); len(left) != 0 {
+		t.Errorf("a refused shard left %q", left)
 	}
 }
 
@@ -321,8 +323,26 @@ func TestMergeRefuses(t *testing.T) {
 	d["hash"] = "gpu-hash"
 	writeDone(1, d)
 	m, err := p.Merge(context.Background())
-	if err != nil || len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0], "shard 1: cuda:0") || m.Result.Hash != p.Hash {
+	if err != nil || len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0], "shard 1: device cuda:0 (shard 0: cpu)") || m.Result.Hash != p.Hash {
 		t.Errorf("a shard on cuda:0 in fp32: %v, warnings %q, hash %s", err, m.Warnings, m.Result.Hash)
+	}
+	// Another runtime version, on the same device: the warning says so,
+	// not that the devices differ.
+	d = doneOf(1)
+	d["config"].(map[string]any)["runtime"].(map[string]any)["runtime_version"] = "1.22.0"
+	d["hash"] = "other-ort-hash"
+	writeDone(1, d)
+	d = doneOf(2)
+	d["config"].(map[string]any)["runtime"].(map[string]any)["threads"] = 99 // not what names a score
+	d["hash"] = "other-ort-hash-2"
+	writeDone(2, d)
+	m, err = p.Merge(context.Background())
+	if err != nil || len(m.Warnings) != 1 || m.Result.Hash != p.Hash {
+		t.Fatalf("a shard of another ORT: %v, warnings %q, hash %s", err, m.Warnings, m.Result.Hash)
+	}
+	if w := m.Warnings[0]; !strings.Contains(w, "shard 1: runtime_version 1.22.0 (shard 0: 1.30.0), device cuda:0 (shard 0: cpu); ") || strings.Contains(w, "devices") || strings.Contains(w, "threads") ||
+		!strings.Contains(w, "shard 2: hash other-ort-hash-2 (shard 0: ") {
+		t.Errorf("a shard of another ORT: warning %q", w)
 	}
 }
 
@@ -359,5 +379,65 @@ func TestPlanForCUDA(t *testing.T) {
 	}
 	if !strings.Contains(merged.Result.Hash, "provider=cpu,fp32") || len(merged.Warnings) != 0 {
 		t.Errorf("shards run on the CPU: hash %s, warnings %q", merged.Result.Hash, merged.Warnings)
+	}
+}
+
+// TestChangedInputAfterShards: an input changed after the shards ran is
+// refused by a done shard run again (not "already done") and by the
+// merge, which would otherwise give the old inputs' scores.
+func TestChangedInputAfterShards(t *testing.T) {
+	j := newJob(t, 40, 2, 1)
+	for i := range 2 {
+		j.run(t, i)
+	}
+	in := j.plan.Inputs()
+	b, err := os.ReadFile(in.Cands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, in.Cands, strings.Replace(string(b), `"output":"`, `"output":"changed `, 1))
+	d, already, err := j.plan.Run(context.Background(), 0, shard.RunOptions{Open: openModel, Threads: 1})
+	if !errors.Is(err, shard.ErrInputChanged) || !strings.Contains(err.Error(), "cands.jsonl changed since the plan") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("a done shard after its input changed: already %v, %v, %v", already, d, err)
+	}
+	if _, err := os.Stat(j.plan.DonePath(0)); err != nil {
+		t.Errorf("the refused run removed the done marker: %v", err)
+	}
+	if _, err := j.plan.Merge(context.Background()); !errors.Is(err, shard.ErrInputChanged) || !strings.Contains(err.Error(), "make a new plan") {
+		t.Errorf("merge after an input changed: %v", err)
+	}
+}
+
+// TestPlanInt8ForCUDARefused: an int8 model cannot run on CUDA (as
+// onnxrt refuses to open it there), so a plan of one for --device cuda,
+// whose every shard would fail, is refused when it is made.
+func TestPlanInt8ForCUDARefused(t *testing.T) {
+	orttest.Require(t)
+	dir := t.TempDir()
+	in, _, _ := corpus(t, dir, 10, 3)
+	model := filepath.Join(dir, "int8")
+	if _, err := models.Import(context.Background(), fixture.Dir(t, "tiny-mbert"), model, models.ImportOptions{Layer: 3, Precision: modelspec.INT8}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := bertscore.Open(context.Background(), model, bertscore.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, dev := range []string{"cuda", "cuda:1", "cpu"} {
+		_, err := shard.Make(context.Background(), shard.MakeOptions{Inputs: in, Model: m,
+			Scoring: shard.Scoring{Model: model, ModelDir: true, Device: dev}, Threads: 1, Shards: 2, Dir: filepath.Join(dir, "job-"+dev)})
+		if dev == "cpu" {
+			if err != nil {
+				t.Errorf("an int8 plan for the CPU: %v", err)
+			}
+			continue
+		}
+		if !errors.Is(err, shard.ErrInvalidInput) || !strings.Contains(err.Error(), "int8 models run on the CPU (--device cpu)") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("an int8 plan for %s: %v; want one line saying int8 runs on the CPU", dev, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "job-"+dev, shard.PlanFile)); err == nil {
+			t.Errorf("a refused plan for %s was written", dev)
+		}
 	}
 }

@@ -291,6 +291,14 @@ func (s *Store) RunDetail(ctx context.Context, id string) (*RunDetail, error) {
 	return d, nil
 }
 
+// OpenRun opens the stored run named id ("": the latest) to add scorings
+// and scores to it (bertbench merge --store: scores computed elsewhere),
+// in no new session: its items, generations and status stay as they are.
+// A missing run is an error matching ErrRunNotFound.
+func (s *Store) OpenRun(ctx context.Context, id string) (*Run, error) {
+	return s.lookupRun(ctx, s.r, id)
+}
+
 // lookupRun finds the run named id ("": the latest) with its variations.
 func (s *Store) lookupRun(ctx context.Context, q querier, id string) (*Run, error) {
 	r := &Run{s: s, vars: map[string]variationRef{}}

@@ -581,3 +581,40 @@ func TestRun_FlagsByTarget(t *testing.T) {
 		t.Errorf("no target: %#v", rows[1].Check)
 	}
 }
+
+// TestStore_OpenRun: a stored run opened to add scores computed elsewhere
+// takes a scoring and its scores, in no new session and with its status
+// unchanged; a missing run is ErrRunNotFound.
+func TestStore_OpenRun(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	r := mustCreate(t, s, testConfig())
+	if err := r.PutItems(ctx, testItems(2)); err != nil {
+		t.Fatal(err)
+	}
+	k := Key{"a", "item-0", 0}
+	mustPut(t, r, testGeneration(k))
+	if err := r.Finish(ctx, StatusDone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.OpenRun(ctx, "nope"); !errors.Is(err, ErrRunNotFound) {
+		t.Errorf("OpenRun of a missing run: %v", err)
+	}
+	o, err := s.OpenRun(ctx, "r1")
+	if err != nil || o.ID() != "r1" || len(o.Variations()) != 2 {
+		t.Fatalf("OpenRun: %v, %v", o, err)
+	}
+	if err := o.AddScoring(ctx, "sc-merged", `{"model":"m"}`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := o.PutScores(ctx, "sc-merged", []Score{{Key: k, Raw: PRF{0.5, 0.25, 0.125}}}); err != nil || n != 1 {
+		t.Fatalf("PutScores: %d, %v", n, err)
+	}
+	d, err := s.RunDetail(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Sessions) != 1 || d.Status != StatusDone || len(d.Scorings) != 1 || d.Scorings[0].Scores != 1 {
+		t.Errorf("after OpenRun: %d sessions, status %s, scorings %+v", len(d.Sessions), d.Status, d.Scorings)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -20,8 +21,8 @@ import (
 func benchCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "bench",
-		Usage:       "measure bertbench's own speed",
-		Subcommands: []*cli.Command{benchScorerCommand(resolveScoreModel)},
+		Usage:       "measure speed: the scorer, translation runners, the CPU's peak",
+		Subcommands: []*cli.Command{benchScorerCommand(resolveScoreModel), benchGenerateCommand(), benchPeakCommand()},
 	}
 }
 
@@ -53,6 +54,22 @@ loaded), load_s (the model's load), tokenize_s, encode_s, match_s (per run;
 tokenizing overlaps encoding), peak_rss_bytes (0 where not known), model,
 device and precision (what really ran).
 
+gflop_per_token is the encoder's arithmetic a token at the mean sentence
+length (2·(4H² + 2HI)·L + 4·S·H·L, from config.json and the layers kept)
+and encoder_gflops its rate over encode_s, padding not counted. With
+--peak (CPU only) the practical peak is measured first in the same process
+(a --peak-size MatMul through ONNX Runtime, int8 for an int8 model, with
+the same --threads: see bench peak), and the object adds peak_gflops (the
+best run), peak_median_gflops, peak_precision, fraction_of_peak
+(encoder_gflops / peak_gflops), theoretical_gflops (an estimate from the
+CPU's flags and clock) and cpu.
+
+With --profile PREFIX, ONNX Runtime traces every node of the encoder (the
+warm-up included) into PREFIX_<date>.json (Chrome's trace format, for
+chrome://tracing or Perfetto), and the result adds the time by operator type
+after ONNX Runtime's fusions ("profile": {"file", "ops": [{"op", "calls",
+"share", "seconds"}]}, the most time first): where the encoder's time goes.
+
 The precision is the model's, chosen when it was built (models import|pull|
 synth --precision fp32|fp16|int8); --precision checks it: a model of
 another precision is refused with one line. tf32 means an fp32 model with
@@ -74,6 +91,9 @@ against fp32: ` + precisionBounds + `.`,
 			&cli.IntFlag{Name: "warmup", Value: 1, Usage: "`N` unmeasured runs first"},
 			&cli.IntFlag{Name: "runs", Value: 3, Usage: "`N` measured runs"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output `FORMAT`: text or json"},
+			&cli.BoolFlag{Name: "peak", Usage: "measure the CPU's practical GEMM peak first (as bench peak), and report the encoder's fraction of it"},
+			&cli.StringFlag{Name: "profile", Usage: "have ONNX Runtime trace every node into `PREFIX`_<date>.json (warm-up included) and report the encoder's time by operator", TakesFile: true},
+			&cli.StringFlag{Name: "peak-size", Value: bench.DefaultGEMMSize.String(), Usage: "the peak's matrix product `M,K,N`"},
 		},
 		Action: func(cCtx *cli.Context) error { return runBenchScorer(cCtx, resolve, refs.values) },
 	}
@@ -85,6 +105,7 @@ type benchScorerFlags struct {
 	lengths bench.Lengths
 	device  onnxrt.Device
 	tf32    bool
+	gemm    bench.GEMMSize // --peak-size
 	// precision is what the encoder must compute in ("" = unchecked).
 	precision string
 }
@@ -120,6 +141,12 @@ func checkBenchScorerFlags(cCtx *cli.Context, refFiles []string) (benchScorerFla
 	}
 	if f.device, err = onnxrt.ParseDevice(cCtx.String("device")); err != nil {
 		return f, usagef("bench scorer: --device: %v", err)
+	}
+	if f.gemm, err = bench.ParseGEMMSize(cCtx.String("peak-size")); err != nil {
+		return f, usagef("bench scorer: --peak-size %v", err)
+	}
+	if cCtx.Bool("peak") && f.device.Kind != onnxrt.CPU {
+		return f, usagef("bench scorer: --peak measures the CPU's peak; it does not apply with --device %s", f.device)
 	}
 	f.tf32, f.precision, err = runtimePrecision("bench scorer", cCtx, f.device)
 	return f, err
@@ -161,6 +188,10 @@ func runBenchScorer(cCtx *cli.Context, resolve scoreModelResolver, refFiles []st
 		Cands:     cands, Refs: refs,
 		Warmup: cCtx.Int("warmup"), Runs: cCtx.Int("runs"),
 	}
+	if cCtx.Bool("peak") {
+		opts.Peak = &bench.PeakOptions{Size: f.gemm}
+	}
+	opts.Profile = cCtx.String("profile")
 	bar := newProgressBar(cCtx.App.ErrWriter, len(cands)*(opts.Warmup+opts.Runs), progressMinPairs, "benchmarking", "pairs")
 	if bar != nil {
 		opts.Progress = func(done, _ int) { _ = bar.Set(done) }
@@ -203,12 +234,23 @@ type benchJSON struct {
 	Model             string  `json:"model"`
 	Device            string  `json:"device"`
 	Precision         string  `json:"precision"`
+	GFLOPPerToken     float64 `json:"gflop_per_token"`
+	EncoderGFLOPS     float64 `json:"encoder_gflops"`
+	// With --peak only.
+	PeakGFLOPS        float64 `json:"peak_gflops,omitempty"`
+	PeakMedianGFLOPS  float64 `json:"peak_median_gflops,omitempty"`
+	PeakPrecision     string  `json:"peak_precision,omitempty"`
+	FractionOfPeak    float64 `json:"fraction_of_peak,omitempty"`
+	TheoreticalGFLOPS float64 `json:"theoretical_gflops,omitempty"`
+	CPU               string  `json:"cpu,omitempty"`
+	// With --profile only.
+	Profile *bench.Profile `json:"profile,omitempty"`
 }
 
 func benchObject(r *bench.Result) benchJSON {
 	s := r.Sum()
 	k := float64(len(r.Runs))
-	return benchJSON{
+	o := benchJSON{
 		Pairs: r.Pairs, Runs: len(r.Runs), Warmup: r.Warmup,
 		PairsPerS: r.PairsPerSecond(), TokensPerS: r.TokensPerSecond(),
 		Tokens:            float64(s.Tokens) / k,
@@ -221,8 +263,19 @@ func benchObject(r *bench.Result) benchJSON {
 		EncodeS:           s.Encode.Seconds() / k,
 		MatchS:            s.Match.Seconds() / k,
 		PeakRSSBytes:      r.PeakRSSBytes,
+		GFLOPPerToken:     r.FLOPsPerToken() / 1e9,
+		EncoderGFLOPS:     r.EncoderGFLOPS(),
 		Model:             r.Model, Device: r.Device, Precision: r.Precision,
+		Profile: r.Profile,
 	}
+	if p := r.Peak; p != nil {
+		o.PeakGFLOPS, o.PeakPrecision, o.FractionOfPeak, o.CPU = p.GOPS(), p.Precision, r.FractionOfPeak(), r.CPU.Model
+		o.PeakMedianGFLOPS, o.TheoreticalGFLOPS = p.MedianGOPS(), r.CPU.FP32GFLOPS()
+		if p.Precision == bench.PeakInt8 {
+			o.TheoreticalGFLOPS = r.CPU.Int8GOPS()
+		}
+	}
+	return o
 }
 
 func writeBenchJSON(w io.Writer, r *bench.Result) error {
@@ -247,6 +300,18 @@ func writeBenchText(w io.Writer, r *bench.Result) error {
 		{"run time", fmt.Sprintf("%s: tokenize %s, encode %s, match %s", ms(o.TotalS), ms(o.TokenizeS), ms(o.EncodeS), ms(o.MatchS))},
 		{"model load", ms(o.LoadS)},
 		{"peak RSS", rssText(o.PeakRSSBytes)},
+		{"encoder arithmetic", fmt.Sprintf("%.1f GFLOP/s (%.3f GFLOP a token)", o.EncoderGFLOPS, o.GFLOPPerToken)},
+	}
+	if o.PeakGFLOPS > 0 {
+		rows = append(rows, [2]string{"peak", fmt.Sprintf("%s practical (%s MatMul), %.1f theoretical (an estimate); the encoder at %.1f%% of the practical peak",
+			peakRate(o.PeakGFLOPS, o.PeakPrecision), o.PeakPrecision, o.TheoreticalGFLOPS, 100*o.FractionOfPeak)})
+	}
+	if p := o.Profile; p != nil {
+		var ops []string
+		for _, op := range p.Ops[:min(len(p.Ops), 8)] {
+			ops = append(ops, fmt.Sprintf("%s %.1f%%", op.Op, 100*op.Share))
+		}
+		rows = append(rows, [2]string{"encoder by operator", strings.Join(ops, ", ") + " (" + p.File + ")"})
 	}
 	for _, row := range rows {
 		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])

@@ -48,6 +48,8 @@ func TestUsageContract(t *testing.T) {
 		"runs export":     {badValue: []string{"--format", "xml"}, wantBad: `invalid value "xml" for --format: want jsonl or csv`},
 		"compare":         {badValue: []string{"--resamples", "many", "r1"}, wantBad: `invalid value "many" for --resamples: want a whole number`, missing: []string{}, wantMissing: "compare: want at least one side"},
 		"bench scorer":    {badValue: []string{"--pairs", "x"}, wantBad: `invalid value "x" for --pairs: want a whole number`, missing: []string{"-r", refs}, wantMissing: "-c and -r go together"},
+		"bench generate":  {badValue: []string{"--requests", "x", "--runner", "ollama:x"}, wantBad: `invalid value "x" for --requests: want a whole number`, missing: []string{"--concurrency", "1"}, wantMissing: "missing --runner"},
+		"bench peak":      {badValue: []string{"--threads", "x"}, wantBad: `invalid value "x" for --threads: want a whole number`},
 		"report":          {badValue: []string{"--seed", "x"}, wantBad: `invalid value "x" for --seed: want a whole number`},
 		"plan":            {badValue: []string{"--shards", "x"}, wantBad: `invalid value "x" for --shards: want a whole number`, missing: []string{"-c", refs, "-r", refs, "--shards", "2"}, wantMissing: "plan: missing --out DIR"},
 		"merge":           {missing: []string{}, wantMissing: "merge: want the plan file"},

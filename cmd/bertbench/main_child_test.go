@@ -16,7 +16,9 @@ import (
 // of running tests: "main" runs bertbench's main with the arguments in
 // envChildArgs (JSON); "stuck" arms the signal handling as main does, says
 // "ready" and then works on without ever looking at the context, as a
-// command inside a long cgo call does.
+// command inside a long cgo call does; "argv" runs main with the test
+// binary's own arguments, so that a launcher (a Slurm script, a Kubernetes
+// command, plan --emit local) can run the test binary as bertbench.
 const (
 	envChild     = "BERTBENCH_TEST_CHILD"
 	envChildArgs = "BERTBENCH_TEST_CHILD_ARGS"
@@ -47,6 +49,9 @@ func TestMain(m *testing.M) {
 			}
 		}
 		os.Args = append([]string{"bertbench"}, args...)
+		main()
+	case "argv":
+		os.Args[0] = "bertbench"
 		main()
 	case "peak":
 		// As "main", then the process's own peak RSS (VmHWM, in KiB) into

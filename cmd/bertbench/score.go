@@ -88,7 +88,8 @@ With --plan (see bertbench plan) score scores one shard of a planned job:
 ($JOB_COMPLETION_INDEX in a Kubernetes Indexed Job, else
 $SLURM_ARRAY_TASK_ID in a Slurm job array). The inputs, model and settings
 come from the plan (only --device, --tf32, --threads and --batch-tokens may
-be given); it checks the inputs' digests, writes the shard's pairs to
+be given; --tf32 without --device runs on the plan's CUDA device); it
+checks the inputs' digests, writes the shard's pairs to
 shard-NNNNN.jsonl beside the plan and, last, a done marker
 shard-NNNNN.done.json. A shard already done exits 0 at once; bertbench merge
 puts the shards together.`,
@@ -225,6 +226,19 @@ func checkScoringFlags(command string, cCtx *cli.Context, refFiles []string) err
 // checkRuntimeFlags checks --layer, --batch-tokens, --threads, --device,
 // --tf32 and --precision.
 func checkRuntimeFlags(command string, cCtx *cli.Context) error {
+	if err := checkSizeFlags(command, cCtx); err != nil {
+		return err
+	}
+	if err := checkDeviceFlags(command, cCtx.String("device"), cCtx.Bool("tf32")); err != nil {
+		return err
+	}
+	dev, _ := onnxrt.ParseDevice(cCtx.String("device")) // checked
+	_, _, err := runtimePrecision(command, cCtx, dev)
+	return err
+}
+
+// checkSizeFlags checks --layer, --batch-tokens and --threads.
+func checkSizeFlags(command string, cCtx *cli.Context) error {
 	for _, name := range []string{"layer", "batch-tokens", "threads"} {
 		if cCtx.Int(name) < 0 {
 			return usagef("%s: --%s must not be negative", command, name)
@@ -236,15 +250,19 @@ func checkRuntimeFlags(command string, cCtx *cli.Context) error {
 	if cCtx.IsSet("batch-tokens") && cCtx.Int("batch-tokens") == 0 {
 		return usagef("%s: --batch-tokens must be positive", command)
 	}
-	dev, err := onnxrt.ParseDevice(cCtx.String("device"))
+	return nil
+}
+
+// checkDeviceFlags checks a --device value and --tf32 with it.
+func checkDeviceFlags(command, device string, tf32 bool) error {
+	dev, err := onnxrt.ParseDevice(device)
 	if err != nil {
 		return usagef("%s: --device: %v", command, err)
 	}
-	if cCtx.Bool("tf32") && dev.Kind != onnxrt.CUDA {
+	if tf32 && dev.Kind != onnxrt.CUDA {
 		return usagef("%s: --tf32 only applies with --device cuda (the CPU always computes in strict float32)", command)
 	}
-	_, _, err = runtimePrecision(command, cCtx, dev)
-	return err
+	return nil
 }
 
 // scoreOptions builds the model's and the scorer's options from the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +17,11 @@ import (
 	"time"
 
 	"github.com/bertbench/bertbench/internal/orttest"
+	"github.com/bertbench/bertbench/models"
+	"github.com/bertbench/bertbench/modelspec"
+	"github.com/bertbench/bertbench/runners"
 	"github.com/bertbench/bertbench/shard"
+	"github.com/bertbench/bertbench/store"
 )
 
 // shardWaitLimit bounds one shard child (the race detector slows it).
@@ -287,11 +292,14 @@ func TestShards20k(t *testing.T) {
 
 	// Shard 5, killed once it has written part of its results.
 	cmd, _ := startShard(t, planPath, "JOB_COMPLETION_INDEX=5")
-	partial := p.PartialPath(5)
+	partial := ""
 	deadline := time.Now().Add(shardWaitLimit)
 	for {
-		if st, err := os.Stat(partial); err == nil && st.Size() > 0 {
-			break
+		if left := p.Partials(5); len(left) == 1 {
+			if st, err := os.Stat(left[0]); err == nil && st.Size() > 0 {
+				partial = left[0]
+				break
+			}
 		}
 		if _, err := os.Stat(p.ShardPath(5)); err == nil {
 			t.Fatal("shard 5 finished before it could be killed: make its shard bigger")
@@ -321,8 +329,8 @@ func TestShards20k(t *testing.T) {
 
 	order := rand.New(rand.NewPCG(20000, 8)).Perm(8)
 	runShards(t, planPath, "JOB_COMPLETION_INDEX", order)
-	if _, err := os.Stat(partial); err == nil {
-		t.Errorf("the rerun left %s", partial)
+	if left := p.Partials(5); len(left) != 0 {
+		t.Errorf("the rerun left %q (the killed run's was %s)", left, partial)
 	}
 	if st, err := os.Stat(p.ShardPath(5)); err != nil || st.Size() <= killed {
 		t.Fatalf("shard 5's results after the rerun: %v, %v; the killed run had written %d bytes, which should be part of them", st, err, killed)
@@ -388,6 +396,10 @@ func TestShardCLIErrors(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(candBytes)), "\n")
 	short := writeLines(t, fdir, "short.jsonl", lines[:2])
+	int8Model := filepath.Join(dir, "int8")
+	if _, err := models.Import(context.Background(), fixturePath(t, "tiny-mbert"), int8Model, models.ImportOptions{Layer: 4, Precision: modelspec.INT8}); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("JOB_COMPLETION_INDEX", "")
 	t.Setenv("SLURM_ARRAY_TASK_ID", "")
 	for _, tc := range []struct {
@@ -401,10 +413,14 @@ func TestShardCLIErrors(t *testing.T) {
 		{"index from env out of range", func() { t.Setenv("SLURM_ARRAY_TASK_ID", "7") }, []string{"score", "--plan", a, "--shard-from-env"}, "shard 7 is out of range"},
 		{"both", nil, []string{"score", "--plan", a, "--shard", "1", "--shard-from-env"}, "give --shard I or --shard-from-env, one of them"},
 		{"inputs with a plan", nil, []string{"score", "--plan", a, "--shard", "1", "--idf"}, "--idf comes from the plan"},
-		{"shard without a plan", nil, []string{"score", "--shard", "1"}, "go with --plan FILE"},
+		{"shard without a plan", nil, []string{"score", "--shard", "1"}, "score: --shard needs --plan FILE"},
+		{"inputs and a shard without a plan", nil, []string{"score", "-c", args[1], "-r", args[3], "--shard", "0"}, "score: --shard needs --plan FILE"},
+		{"shard from env without a plan", nil, []string{"score", "-c", args[1], "-r", args[3], "--shard-from-env"}, "score: --shard-from-env needs --plan FILE"},
 		{"no plan file", nil, []string{"merge", filepath.Join(dir, "none.json")}, "make one with bertbench plan"},
 		{"too many shards", nil, append(append([]string{"plan"}, args...), "--shards", "31", "--out", filepath.Join(dir, "c")), "--shards 31 is more shards than the 30 items"},
 		{"stdin", nil, []string{"plan", "-c", "-", "-r", args[3], "--shards", "2", "--out", filepath.Join(dir, "d")}, "standard input (-) cannot be planned"},
+		{"int8 for cuda", nil, []string{"plan", "--model", int8Model, "-c", args[1], "-r", args[3], "--device", "cuda", "--shards", "2", "--out", filepath.Join(dir, "g")},
+			"plan: --device cuda:0: the model " + int8Model + " is int8: int8 models run on the CPU (--device cpu)"},
 		{"shards and size", nil, append(append([]string{"plan"}, args...), "--shards", "2", "--shard-size", "3", "--out", filepath.Join(dir, "e")), "one of them"},
 		{"a candidate missing", nil, append([]string{"plan", "-c", short, "--field", "output", "-r", field[5], "--shards", "2", "--out", filepath.Join(dir, "f")}, scoringArgs(t)...), "has no candidate for item doc0000"},
 		{"no --field", nil, append([]string{"plan", "-c", field[1], "-r", field[5], "--shards", "2", "--out", filepath.Join(dir, "f")}, scoringArgs(t)...), "name the field that holds the candidates with --field"},
@@ -420,6 +436,10 @@ func TestShardCLIErrors(t *testing.T) {
 			f.WriteString("one more line\n")
 			f.Close()
 		}, []string{"score", "--plan", a, "--shard", "2", "--threads", "1"}, "changed since the plan was made"},
+		// The input changed after the shards ran: a done shard and the
+		// merge refuse it too (b's shards are all done, of the old input).
+		{"changed input, shard done", nil, []string{"score", "--plan", b, "--shard", "0"}, "cands.txt changed since the plan was made"},
+		{"changed input, merge", nil, []string{"merge", b}, "cands.txt changed since the plan was made"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.setup != nil {
@@ -491,4 +511,232 @@ func childPeak(t *testing.T, args ...string) int64 {
 		t.Fatalf("peak %q: %v", b, err)
 	}
 	return kib
+}
+
+// TestShardTwiceAtOnce: two processes running the same shard at once (a
+// requeued Slurm task, a duplicate Kubernetes pod) both succeed, each
+// writing a partial file of its own; the results are the same bytes
+// either way, so the merge is score's output. A partial file left by a
+// killed run is removed by a run that succeeds.
+func TestShardTwiceAtOnce(t *testing.T) {
+	orttest.Require(t)
+	dir := t.TempDir()
+	args := append(textCorpus(t, dir, 2000, 24, 4), scoringArgs(t)...)
+	out := filepath.Join(dir, "job")
+	mustCLI(t, append(append([]string{"plan"}, args...), "--shards", "2", "--out", out)...)
+	planPath := filepath.Join(out, shard.PlanFile)
+	// What a run killed long ago left: written to, its writer gone.
+	stale := filepath.Join(out, shard.PartialFile(0)+"4242-0badf00d")
+	if err := os.WriteFile(stale, []byte(`{"i":0,"id":"L1","P":0.5`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	a, aErr := startShard(t, planPath, "JOB_COMPLETION_INDEX=0")
+	b, bErr := startShard(t, planPath, "SLURM_ARRAY_TASK_ID=0")
+	for _, c := range []struct {
+		cmd    *exec.Cmd
+		stderr *strings.Builder
+	}{{a, aErr}, {b, bErr}} {
+		if code := waitShard(t, c.cmd); code != exitOK {
+			t.Errorf("a run of shard 0: exit %d: %s", code, c.stderr)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if !strings.Contains(aErr.String()+bErr.String(), "pairs scored into") {
+		t.Fatalf("neither run scored shard 0: %q, %q", aErr, bErr)
+	}
+	t.Logf("the two runs: %q, %q", strings.TrimSpace(aErr.String()), strings.TrimSpace(bErr.String()))
+	mustCLI(t, "score", "--plan", planPath, "--shard", "1")
+	if left, _ := filepath.Glob(filepath.Join(out, shard.PartialFile(0)+"*")); len(left) != 0 {
+		t.Errorf("partial files left: %q", left)
+	}
+	compareMerged(t, planPath, scoreAll(t, args))
+}
+
+// TestShardTF32OnCUDAPlan: --tf32 alone on a shard of a CUDA plan runs on
+// the plan's device (it is not refused as needing --device cuda): here
+// with a CUDA provider library that is not there, so it fails trying
+// CUDA, a runtime failure naming the device.
+func TestShardTF32OnCUDAPlan(t *testing.T) {
+	orttest.Require(t)
+	dir := t.TempDir()
+	args := append(textCorpus(t, dir, 20, 8, 6), scoringArgs(t)...)
+	out := filepath.Join(dir, "job")
+	mustCLI(t, append(append([]string{"plan"}, args...), "--device", "cuda:1", "--tf32", "--shards", "2", "--out", out)...)
+	planPath := filepath.Join(out, shard.PlanFile)
+	code, stdout, stderr := runCLI(t, "", "--cuda-ep", filepath.Join(dir, "no-such-provider.so"), "score", "--plan", planPath, "--shard", "0", "--tf32")
+	if code != exitFailure || stdout != "" || strings.Contains(stderr, "only applies") || !strings.Contains(stderr, "--device cuda:1") {
+		t.Errorf("--tf32 on a CUDA plan's shard: exit %d, stdout %q, stderr %q; want a runtime failure opening CUDA (cuda:1)", code, stdout, stderr)
+	}
+	// --tf32 on a CPU plan's shard still needs --device cuda.
+	cpu := filepath.Join(dir, "cpu")
+	mustCLI(t, append(append([]string{"plan"}, args...), "--shards", "2", "--out", cpu)...)
+	code, _, stderr = runCLI(t, "", "score", "--plan", filepath.Join(cpu, shard.PlanFile), "--shard", "0", "--tf32")
+	if code != exitUsage || !strings.Contains(stderr, "--tf32 only applies with --device cuda") {
+		t.Errorf("--tf32 on a CPU plan's shard: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestMergeIntoStore: a run's outputs of one variation, planned against
+// its dataset (--field output), sharded and merged with --store: the
+// merged scores become the run's scores of that variation, which compare
+// and report then read like a run's own (the same scores as the merge
+// printed). A rescaled plan, a variation the run lacks and an item
+// without a generation are refused before anything is stored.
+func TestMergeIntoStore(t *testing.T) {
+	orttest.Require(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	field := fieldCorpus(t, dir, 40, 7) // -c cands.jsonl --field output -r items.jsonl
+	s, err := store.Open(ctx, store.PathIn(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.CreateRun(ctx, store.RunConfig{ID: "study", Config: "x\n", ConfigHash: "h-study", ToolVersion: "v-test",
+		Variations: []store.Variation{{Name: "base", Runner: "ollama:m", Prompt: "{{.Source}}"}, {Name: "other", Runner: "ollama:m", Prompt: "{{.Source}}"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readJSONL := func(path string) []map[string]any {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	var items []store.Item
+	for _, it := range readJSONL(field[5]) {
+		var refs []string
+		for _, ref := range it["references"].([]any) {
+			refs = append(refs, ref.(string))
+		}
+		items = append(items, store.Item{ID: it["id"].(string), Source: it["source"].(string), References: refs})
+	}
+	if err := r.PutItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range readJSONL(field[1]) {
+		for _, v := range []string{"base", "other"} {
+			k := store.Key{Variation: v, Item: c["id"].(string)}
+			if _, err := r.PutGeneration(ctx, store.Generation{Key: k, Result: runners.Result{Output: c["output"].(string), Attempts: 1}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.Close()
+
+	args := append(append([]string{}, field...), scoringArgs(t)[:8]...) // the model, layer 4, --idf, --rescale --baseline
+	plan := func(name string, extra ...string) string {
+		out := filepath.Join(dir, name)
+		mustCLI(t, append(append(append([]string{"plan"}, args...), extra...), "--shards", "3", "--out", out)...)
+		p := filepath.Join(out, shard.PlanFile)
+		for i := range 3 {
+			mustCLI(t, "score", "--plan", p, "--shard", strconv.Itoa(i), "--threads", "1")
+		}
+		return p
+	}
+	rescaled := plan("rescaled")
+	code, _, stderr := runCLI(t, "", "merge", rescaled, "--store", dir, "--run", "study", "--variation", "base")
+	if code != exitUsage || !strings.Contains(stderr, "merge: --store: the plan rescales its scores") || strings.Count(stderr, "merge:") != 1 {
+		t.Errorf("merge --store of a rescaled plan: exit %d, %q", code, stderr)
+	}
+	args = append(append([]string{}, field...), scoringArgs(t)[:5]...) // no --rescale
+	raw := plan("raw")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--store", dir, "--run", "study", "--variation", "none"}, `merge: --variation: run study has no variation "none"`},
+		{[]string{"--store", dir, "--run", "nope", "--variation", "base"}, "merge: --run: no such run: nope in "},
+		{[]string{"--store", filepath.Join(dir, "none"), "--run", "study", "--variation", "base"}, "merge: --store: results store " + filepath.Join(dir, "none")},
+		{[]string{"--store", dir, "--run", "study"}, "merge: --store needs --run RUN and --variation NAME"},
+		{[]string{"--run", "study"}, "merge: --run, --variation and --repeat go with --store"},
+		{[]string{"--store", dir, "--run", "study", "--variation", "base", "--repeat", "1"}, `merge: --repeat 1: variation "base" of run study has repeats 0 to 0`},
+	} {
+		code, _, stderr := runCLI(t, "", append([]string{"merge", raw}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "merge:") != 1 {
+			t.Errorf("merge %s: exit %d, %q; want one line with %q", strings.Join(tc.args, " "), code, stderr, tc.want)
+		}
+	}
+	// An item the variation has no generation of.
+	s, err = store.Open(ctx, store.PathIn(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := s.CreateRun(ctx, store.RunConfig{ID: "half", Config: "x\n", ConfigHash: "h-half", ToolVersion: "v-test",
+		Variations: []store.Variation{{Name: "base", Runner: "ollama:m", Prompt: "{{.Source}}"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.PutItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.PutGeneration(ctx, store.Generation{Key: store.Key{Variation: "base", Item: "doc00001"}, Result: runners.Result{Output: "x", Attempts: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, tc := range []struct{ variation, want string }{
+		{"base", `run half has no successful generation of item doc00000 for variation "base" (repeat 0)`},
+	} {
+		code, _, stderr := runCLI(t, "", "merge", raw, "--store", dir, "--run", "half", "--variation", tc.variation)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "merge:") != 1 {
+			t.Errorf("merge --store --variation %s: exit %d, %q; want one line with %q", tc.variation, code, stderr, tc.want)
+		}
+	}
+	merged := mustCLI(t, "merge", raw, "--format", "json")
+	code, _, stderr = runCLI(t, "", "merge", raw, "--store", dir, "--run", "study", "--variation", "base", "-o", filepath.Join(dir, "merged.txt"))
+	if code != exitOK || !strings.Contains(stderr, "40 scores of study:base stored") {
+		t.Fatalf("merge --store: exit %d, %s", code, stderr)
+	}
+	var want struct {
+		Hash  string `json:"hash"`
+		Pairs []struct{ P, R, F float64 }
+	}
+	if err := json.Unmarshal([]byte(merged), &want); err != nil {
+		t.Fatalf("merge --format json: %v: %.200s", err, merged)
+	}
+	// compare and report read them: the per-item rows are the merge's.
+	out := mustCLI(t, "compare", "--store", dir, "--scoring", want.Hash, "--format", "json", "--resamples", "200", "--permutations", "200", "study:base")
+	var cmp struct {
+		Items []struct {
+			ID    string `json:"id"`
+			Sides []struct {
+				Raw *struct{ P, R, F float64 } `json:"raw"`
+			} `json:"sides"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &cmp); err != nil {
+		t.Fatalf("compare --format json: %v: %.300s", err, out)
+	}
+	if len(cmp.Items) != 40 {
+		t.Fatalf("compare has %d items, want 40", len(cmp.Items))
+	}
+	for _, it := range cmp.Items {
+		var k int
+		if _, err := fmt.Sscanf(it.ID, "doc%05d", &k); err != nil || len(it.Sides) != 1 || it.Sides[0].Raw == nil {
+			t.Fatalf("compare's item %+v", it)
+		}
+		if got, w := *it.Sides[0].Raw, want.Pairs[k]; got.P != w.P || got.R != w.R || got.F != w.F {
+			t.Errorf("item %s: compare reads %v, the merge printed %v", it.ID, got, w)
+		}
+	}
+	// report reads them too; the other variation has no scores under the
+	// plan's hash (none were stored for it).
+	rep := mustCLI(t, "report", "--store", dir, "--scoring", want.Hash, "--resamples", "200", "--permutations", "200", "--format", "json", "study")
+	if !strings.Contains(rep, `"variation": "base"`) {
+		t.Errorf("report: %.300s", rep)
+	}
 }
