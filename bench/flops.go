@@ -34,10 +34,14 @@ func (s EncoderShape) FLOPsPerToken(seq float64) float64 {
 // Known reports whether the shape was read.
 func (s EncoderShape) Known() bool { return s.Hidden > 0 && s.Layers > 0 && s.Intermediate > 0 }
 
-// ReadEncoderShape reads a model folder's shape: H and I from its
-// config.json, L from its manifest's layer (config.json's
+// ReadEncoderShape reads a model folder's shape: from its manifest (H, I
+// and the layer it is cut at, as models import writes them), else H and I
+// from its config.json and L from the manifest's layer (config.json's
 // num_hidden_layers when the folder has no manifest).
 func ReadEncoderShape(m *models.Resolved) (EncoderShape, error) {
+	if mf := m.Manifest; mf != nil && mf.HiddenSize > 0 && mf.IntermediateSize > 0 && mf.Layer > 0 {
+		return EncoderShape{Hidden: mf.HiddenSize, Layers: mf.Layer, Intermediate: mf.IntermediateSize}, nil
+	}
 	cfg, err := onnxgraph.ReadConfig(filepath.Join(m.Dir, models.ConfigFile))
 	if err != nil {
 		return EncoderShape{}, fmt.Errorf("model %s: reading its shape: %w", m.Name, err)

@@ -122,3 +122,14 @@ func TestMeasurePeak(t *testing.T) {
 		t.Errorf("fp8: %v, want ErrInvalidInput", err)
 	}
 }
+
+// TestReadEncoderShapeFromManifest: an imported model's folder has no
+// config.json; its manifest gives the shape.
+func TestReadEncoderShapeFromManifest(t *testing.T) {
+	m := &models.Resolved{Name: "imported", Dir: t.TempDir(),
+		Manifest: &models.Manifest{Layer: 9, HiddenSize: 768, IntermediateSize: 3072}}
+	s, err := bench.ReadEncoderShape(m)
+	if err != nil || s != (bench.EncoderShape{Hidden: 768, Layers: 9, Intermediate: 3072}) {
+		t.Fatalf("%+v, %v; want H 768, L 9, I 3072 from the manifest", s, err)
+	}
+}

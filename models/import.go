@@ -179,17 +179,18 @@ func Import(ctx context.Context, srcDir, outDir string, opts ImportOptions) (*Ma
 		}
 	}
 	m := &Manifest{
-		Name:         name,
-		Source:       &Source{Repo: opts.Repo, Revision: opts.Revision, Files: files},
-		Architecture: archName(cfg),
-		Layer:        layer,
-		TotalLayers:  cfg.NumHiddenLayers,
-		HiddenSize:   cfg.HiddenSize,
-		MaxLength:    min(cfg.MaxLength(), 512),
-		Tokenizer:    tokKind,
-		Lang:         lang,
-		Precision:    string(precision),
-		Synthetic:    opts.Synthetic,
+		Name:             name,
+		Source:           &Source{Repo: opts.Repo, Revision: opts.Revision, Files: files},
+		Architecture:     archName(cfg),
+		Layer:            layer,
+		TotalLayers:      cfg.NumHiddenLayers,
+		HiddenSize:       cfg.HiddenSize,
+		IntermediateSize: cfg.IntermediateSize,
+		MaxLength:        min(cfg.MaxLength(), 512),
+		Tokenizer:        tokKind,
+		Lang:             lang,
+		Precision:        string(precision),
+		Synthetic:        opts.Synthetic,
 	}
 	if isKnown && !opts.Synthetic {
 		if err := attachBaselines(m, known.Name, layer); err != nil {

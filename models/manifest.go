@@ -31,6 +31,9 @@ type Manifest struct {
 	// TotalLayers is the checkpoint's layer count before cutting.
 	TotalLayers int `json:"total_layers,omitempty"`
 	HiddenSize  int `json:"hidden_size,omitempty"`
+	// IntermediateSize is the feed-forward width (with HiddenSize and
+	// Layer, what an encoder's arithmetic per token is counted from).
+	IntermediateSize int `json:"intermediate_size,omitempty"`
 	// MaxLength is the longest input in tokens, specials included.
 	MaxLength int `json:"max_length,omitempty"`
 	// Tokenizer names the tokenizer family ("wordpiece" or "bpe-bytelevel").

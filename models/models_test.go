@@ -80,7 +80,7 @@ func TestImportFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Architecture != tc.arch || m.Layer != tc.layer || m.Tokenizer != tc.tok || m.MaxLength != 512 || m.Precision != "fp32" {
+			if m.Architecture != tc.arch || m.Layer != tc.layer || m.Tokenizer != tc.tok || m.MaxLength != 512 || m.Precision != "fp32" || m.HiddenSize <= 0 || m.IntermediateSize <= m.HiddenSize {
 				t.Errorf("manifest %+v", m)
 			}
 			for _, f := range []string{"config.json", "tokenizer.json", "model.safetensors"} {
