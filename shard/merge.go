@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -153,6 +154,9 @@ func (p *Plan) readShard(i int, d *Done, out *Merged, means *scorer.Means) error
 	path := p.ShardPath(i)
 	rerun := fmt.Sprintf("rerun bertbench score --plan %s --shard %d", p.Path(), i)
 	f, err := os.Open(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("merge: reading shard %d: %w", i, err) // a runtime failure, not bad input
+	}
 	if err != nil {
 		return inputf(ErrForeignShard, "shard %d has a done marker but no results file %s: %s", i, path, rerun)
 	}

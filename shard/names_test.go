@@ -61,7 +61,10 @@ func TestIndexFromEnv(t *testing.T) {
 	}{
 		{"kubernetes", map[string]string{"JOB_COMPLETION_INDEX": "4"}, 4, ""},
 		{"slurm", map[string]string{"SLURM_ARRAY_TASK_ID": "7"}, 7, ""},
-		{"kubernetes first", map[string]string{"JOB_COMPLETION_INDEX": "1", "SLURM_ARRAY_TASK_ID": "2"}, 1, ""},
+		{"both, the same", map[string]string{"JOB_COMPLETION_INDEX": "2", "SLURM_ARRAY_TASK_ID": "2"}, 2, ""},
+		// sbatch passes the submitter's environment on: a JOB_COMPLETION_INDEX
+		// inherited from a CI pod must not make every array task one shard.
+		{"both, differing", map[string]string{"JOB_COMPLETION_INDEX": "1", "SLURM_ARRAY_TASK_ID": "2"}, 0, "JOB_COMPLETION_INDEX is 1 but SLURM_ARRAY_TASK_ID is 2"},
 		{"neither", map[string]string{}, 0, "neither JOB_COMPLETION_INDEX"},
 		{"not a number", map[string]string{"SLURM_ARRAY_TASK_ID": "x"}, 0, `SLURM_ARRAY_TASK_ID is "x"`},
 		{"negative", map[string]string{"JOB_COMPLETION_INDEX": "-1"}, 0, "not a shard index"},

@@ -81,6 +81,7 @@ type RunOptions struct {
 // SLURM_ARRAY_TASK_ID (a Slurm job array). getenv is os.Getenv, or a
 // test's.
 func IndexFromEnv(getenv func(string) string) (int, error) {
+	found, from := -1, ""
 	for _, name := range []string{"JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"} {
 		v := getenv(name)
 		if v == "" {
@@ -90,7 +91,16 @@ func IndexFromEnv(getenv func(string) string) (int, error) {
 		if err != nil || n < 0 {
 			return 0, inputf(nil, "--shard-from-env: %s is %q, not a shard index (a whole number from 0)", name, v)
 		}
-		return n, nil
+		// Both set and differing: one was inherited (sbatch passes the
+		// submitter's environment on), and which is the task's own cannot
+		// be told.
+		if found >= 0 && n != found {
+			return 0, inputf(nil, "--shard-from-env: %s is %d but %s is %d: unset the one this task inherited (sbatch passes the submitting shell's environment on), or give --shard I", from, found, name, n)
+		}
+		found, from = n, name
+	}
+	if found >= 0 {
+		return found, nil
 	}
 	return 0, inputf(nil, "--shard-from-env: neither JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's) nor SLURM_ARRAY_TASK_ID (a Slurm job array's) is set: run it as such a task, or give --shard I")
 }
@@ -108,6 +118,9 @@ func (p *Plan) ValidDone(i int) (*Done, error) {
 		return nil, err
 	}
 	sum, _, err := fileDigest(p.ShardPath(i))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading shard %d's results: %w", i, err) // a runtime failure, not bad input
+	}
 	if err != nil {
 		return nil, inputf(ErrForeignShard, "%s has a done marker but no results file %s: rerun bertbench score --plan %s --shard %d", DoneFile(i), p.ShardPath(i), p.Path(), i)
 	}

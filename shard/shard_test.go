@@ -441,3 +441,25 @@ func TestPlanInt8ForCUDARefused(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeReadFailureIsARuntimeError: a results file that is there but
+// cannot be opened (here a symbolic link to itself: ELOOP; an EIO or
+// EMFILE alike) is a runtime failure, not a missing or foreign shard.
+func TestMergeReadFailureIsARuntimeError(t *testing.T) {
+	j := newJob(t, 30, 2, 1)
+	for i := range 2 {
+		j.run(t, i)
+	}
+	p := j.plan
+	if err := os.Remove(p.ShardPath(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(p.ShardPath(1), p.ShardPath(1)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.Merge(context.Background())
+	t.Logf("merge: %v", err)
+	if err == nil || errors.Is(err, shard.ErrInvalidInput) {
+		t.Errorf("merge over an unreadable results file: %v, want a runtime error (not ErrInvalidInput)", err)
+	}
+}

@@ -303,3 +303,40 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestSlurm_SubmitScriptNeverExpandsThePath: the merge output's path is
+// printed by the submit script, never run: a $(...) or a backtick in it
+// stays text.
+func TestSlurm_SubmitScriptNeverExpandsThePath(t *testing.T) {
+	dir := t.TempDir()
+	s := cpuSpec()
+	s.MergeOut = "/data/$(touch " + dir + "/ran)`touch " + dir + "/ran2`$HOME.txt"
+	files, err := Slurm(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, f := range files {
+		for _, l := range strings.Split(string(f.Data), "\n") {
+			if strings.Contains(l, "merged results") {
+				line = l
+			}
+		}
+	}
+	if line == "" {
+		t.Fatal("no line printing the merged results' path in the Slurm files")
+	}
+	out, err := exec.Command("bash", "-c", "array=1; merge=2; "+line).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v: %s", line, err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Errorf("the submit script ran a command from the path: %s", line)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran2")); err == nil {
+		t.Errorf("the submit script ran a command from the path: %s", line)
+	}
+	if !strings.Contains(string(out), s.MergeOut) {
+		t.Errorf("printed %q, want the path %q as it is", out, s.MergeOut)
+	}
+}

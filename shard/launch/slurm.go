@@ -121,7 +121,9 @@ func Slurm(s Spec) ([]File, error) {
 	fmt.Fprintf(&b, "merge=$(sbatch --parsable --dependency=afterok:\"$array\" \"$@\" \"$here/%s\")\n", SlurmMergeScript)
 	b.WriteString("merge=${merge%%;*}\n")
 	fmt.Fprintf(&b, "echo \"array job $array: %d shards, %s; merge job $merge after all succeed\"\n", s.Shards, parallel)
-	fmt.Fprintf(&b, "echo \"watch: squeue -j $array,$merge; merged results: %s\"\n", strings.ReplaceAll(out, `"`, `\"`))
+	// The path is quoted for the shell, never expanded: a $ or a backtick
+	// in it is printed, not run.
+	fmt.Fprintf(&b, "echo \"watch: squeue -j $array,$merge; merged results:\" %s\n", shellQuote(out))
 	return []File{
 		{Name: SlurmScoreScript, Data: []byte(scoreScript), Mode: 0o755},
 		{Name: SlurmMergeScript, Data: []byte(mergeScript), Mode: 0o755},
