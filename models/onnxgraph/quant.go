@@ -49,7 +49,7 @@ const actZeroPoint = 128
 // quantizeRows adds the symmetric per-row quantisation of the float x
 // ([..., H]) over its last axis:
 //
-//	m   = max(max |x| over H, FLT_MIN)               // [..., 1]; an all-zero row quantises to 0
+//	m   = max(max |x| over H, 2⁻¹⁰⁰)                 // [..., 1]; an all-zero row quantises to 0
 //	xs  = m / 127                                    // the row scale
 //	xq  = Cast(x * (127 / m) + 128.5, uint8)         // round(x / xs) + 128, in 1..255
 //	one = max(m) / max(m)                            // exactly 1 (m > 0, finite)
@@ -65,7 +65,7 @@ func (b *builder) quantizeRows(x string) [4]string {
 		base := b.name("act_quant")
 		c = &quantConsts{
 			levels:    b.floatConst(base+"_127", nil, actLevels),
-			minMax:    b.floatConst(base+"_min", nil, minNormalFloat32),
+			minMax:    b.floatConst(base+"_min", nil, activationFloor),
 			offset:    b.floatConst(base+"_offset", nil, actZeroPoint+0.5),
 			zeroPoint: base + "_zero_point",
 		}
@@ -86,12 +86,16 @@ func (b *builder) quantizeRows(x string) [4]string {
 // actLevels is the largest |value| of a quantised activation.
 const actLevels = 127
 
-// minNormalFloat32 is the smallest normal float32 (FLT_MIN).
-const minNormalFloat32 = 0x1p-126
+// activationFloor is the least max |x| a token's scale is computed from:
+// small enough to leave every real activation its own scale, large enough
+// that 127 / activationFloor is a finite float32 (FLT_MIN, 2⁻¹²⁶, would
+// overflow it to Inf, and an all-zero row would then quantise 0 × Inf =
+// NaN).
+const activationFloor = 0x1p-100
 
 // quantConsts names quantizeRows' constant initializers.
 type quantConsts struct {
-	levels, minMax, offset string // float32 127, FLT_MIN, 128.5
+	levels, minMax, offset string // float32 127, activationFloor, 128.5
 	zeroPoint              string // uint8 128
 }
 

@@ -77,3 +77,17 @@ func TestQuantizeColumnsRejectsNonFinite(t *testing.T) {
 		}
 	}
 }
+
+// TestActivationFloorKeepsTheInverseFinite: a token's max |x| is floored
+// so that 127 / max stays a finite float32: an all-zero row then
+// quantises to the zero point (0 × finite), never to 0 × Inf = NaN, whose
+// cast to uint8 is undefined.
+func TestActivationFloorKeepsTheInverseFinite(t *testing.T) {
+	inv := float32(actLevels) / float32(activationFloor)
+	if math.IsInf(float64(inv), 0) || math.IsNaN(float64(inv)) {
+		t.Fatalf("127 / %g = %v in float32: an all-zero row would quantise 0 × Inf", activationFloor, inv)
+	}
+	if v := 0*inv + float32(actZeroPoint) + 0.5; uint8(v) != actZeroPoint {
+		t.Errorf("an all-zero row quantises to %v, want the zero point %d", v, actZeroPoint)
+	}
+}
