@@ -20,22 +20,6 @@ import (
 	"github.com/bertbench/bertbench/shard"
 )
 
-// words are the fixture vocabulary's whole words, for generated corpora.
-func words(t testing.TB) []string {
-	t.Helper()
-	b, err := os.ReadFile(fixture.Path(t, "tiny-mbert", "vocab.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, w := range strings.Fields(string(b)) {
-		if !strings.HasPrefix(w, "[") && !strings.HasPrefix(w, "##") {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
 // sentence is a pseudo-random sentence of 1 to 20 words.
 func sentence(r *rand.Rand, ws []string) string {
 	n := 1 + r.IntN(20)
@@ -52,7 +36,7 @@ func sentence(r *rand.Rand, ws []string) string {
 func corpus(t testing.TB, dir string, n int, seed uint64) (in shard.Inputs, cands []string, refs [][]string) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 1))
-	ws := words(t)
+	ws := fixture.Words(t, "tiny-mbert")
 	var items, cs strings.Builder
 	order := r.Perm(n)
 	lines := make([]string, n)

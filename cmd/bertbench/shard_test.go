@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bertbench/bertbench/internal/fixture"
 	"github.com/bertbench/bertbench/internal/orttest"
 	"github.com/bertbench/bertbench/models"
 	"github.com/bertbench/bertbench/modelspec"
@@ -26,22 +26,6 @@ import (
 
 // shardWaitLimit bounds one shard child (the race detector slows it).
 const shardWaitLimit = 3 * time.Minute
-
-// shardWords are the tiny fixture vocabulary's whole words.
-func shardWords(t testing.TB) []string {
-	t.Helper()
-	b, err := os.ReadFile(fixturePath(t, "tiny-mbert", "vocab.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, w := range strings.Fields(string(b)) {
-		if !strings.HasPrefix(w, "[") && !strings.HasPrefix(w, "##") {
-			out = append(out, w)
-		}
-	}
-	return out
-}
 
 // genSentence is a pseudo-random sentence of 1 to maxWords words.
 func genSentence(r *rand.Rand, ws []string, maxWords int) string {
@@ -57,7 +41,7 @@ func genSentence(r *rand.Rand, ws []string, maxWords int) string {
 func textCorpus(t *testing.T, dir string, n, maxWords int, seed uint64) []string {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 2))
-	ws := shardWords(t)
+	ws := fixture.Words(t, "tiny-mbert")
 	files := []string{"cands.txt", "refs1.txt", "refs2.txt"}
 	cols := make([][]string, len(files))
 	for range n {
@@ -79,7 +63,7 @@ func textCorpus(t *testing.T, dir string, n, maxWords int, seed uint64) []string
 func fieldCorpus(t *testing.T, dir string, n int, seed uint64) []string {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 3))
-	ws := shardWords(t)
+	ws := fixture.Words(t, "tiny-mbert")
 	var items strings.Builder
 	lines := make([]string, n)
 	order := r.Perm(n)
@@ -137,21 +121,7 @@ func startShard(t *testing.T, plan string, env ...string) (*exec.Cmd, *strings.B
 // a signal ended it).
 func waitShard(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatal(err)
-		}
-		return cmd.ProcessState.ExitCode()
-	case <-time.After(shardWaitLimit):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("a shard did not finish within %v", shardWaitLimit)
-		return 0
-	}
+	return waitExitWithin(t, cmd, shardWaitLimit)
 }
 
 // runShards runs the shards in the order given, as a cluster runs its

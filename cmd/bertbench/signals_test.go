@@ -57,6 +57,14 @@ func startChildEnv(t *testing.T, mode string, env []string, args ...string) (*ex
 // and returns its exit code (-1 if a signal killed it).
 func waitExit(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
+	return waitExitWithin(t, cmd, childWaitLimit)
+}
+
+// waitExitWithin waits for the child to exit by itself within limit (else
+// kills it and fails the test) and returns its exit code (-1 if a signal
+// killed it).
+func waitExitWithin(t *testing.T, cmd *exec.Cmd, limit time.Duration) int {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -66,10 +74,10 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 			t.Fatal(err)
 		}
 		return cmd.ProcessState.ExitCode()
-	case <-time.After(childWaitLimit):
+	case <-time.After(limit):
 		_ = cmd.Process.Kill()
 		<-done
-		t.Fatalf("the child did not exit within %v", childWaitLimit)
+		t.Fatalf("the child did not exit within %v", limit)
 		return 0
 	}
 }
