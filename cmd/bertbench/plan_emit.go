@@ -242,7 +242,7 @@ func emitLocal(cCtx *cli.Context, p *shard.Plan, s launch.Spec) error {
 	if ep := cCtx.String("cuda-ep"); ep != "" {
 		s.Env = append(s.Env, launch.EnvVar{Name: "BERTBENCH_CUDA_EP", Value: ep})
 	}
-	o := launch.LocalOptions{Stdout: cCtx.App.Writer}
+	o := launch.LocalOptions{Stdout: cCtx.App.Writer, Stderr: cCtx.App.ErrWriter}
 	if s.GPU {
 		list := cCtx.String("gpus")
 		if list == "" {

@@ -40,6 +40,10 @@ type LocalOptions struct {
 	// Stdout receives the merge's standard output when Spec.MergeOut is
 	// empty; nil discards it.
 	Stdout io.Writer
+	// Stderr receives the merge's standard error too (its warnings, such
+	// as shards run with another configuration), besides local-merge.log;
+	// nil: the log only.
+	Stderr io.Writer
 	// Progress, when set, is called (from one goroutine at a time) as
 	// shards finish.
 	Progress func(done, total int)
@@ -124,7 +128,7 @@ func RunLocal(ctx context.Context, s Spec, o LocalOptions) error {
 					env = append(env, "CUDA_VISIBLE_DEVICES="+o.GPUs[w])
 				}
 				log := filepath.Join(o.LogDir, fmt.Sprintf("local-shard-%05d.log", i))
-				err := s.run(ctx, o, args, env, log, nil)
+				err := s.run(ctx, o, args, env, log, nil, nil)
 				mu.Lock()
 				if err != nil && first == nil && ctx.Err() == nil {
 					first = fmt.Errorf("shard %d: %w", i, err)
@@ -148,16 +152,16 @@ func RunLocal(ctx context.Context, s Spec, o LocalOptions) error {
 		return fmt.Errorf("local run stopped after %d of %d shards: %w", done, s.Shards, context.Cause(ctx))
 	}
 	args := s.mergeCommand()[1:]
-	if err := s.run(ctx, o, args, nil, filepath.Join(o.LogDir, "local-merge.log"), o.Stdout); err != nil {
+	if err := s.run(ctx, o, args, nil, filepath.Join(o.LogDir, "local-merge.log"), o.Stdout, o.Stderr); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
 	return nil
 }
 
 // run runs s.Binary with args and env (on top of this process's and
-// s.Env), its standard error, and its standard output unless stdout is
-// set, going to the log file.
-func (s Spec) run(ctx context.Context, o LocalOptions, args, env []string, log string, stdout io.Writer) error {
+// s.Env), its standard error (also to stderr when set), and its standard
+// output unless stdout is set, going to the log file.
+func (s Spec) run(ctx context.Context, o LocalOptions, args, env []string, log string, stdout, stderr io.Writer) error {
 	f, err := outfile.Stream(log, 0o644)
 	if err != nil {
 		return fmt.Errorf("log: %w", err)
@@ -172,6 +176,9 @@ func (s Spec) run(ctx context.Context, o LocalOptions, args, env []string, log s
 	}
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = w, w
+	if stderr != nil {
+		cmd.Stderr = io.MultiWriter(w, stderr)
+	}
 	if stdout != nil {
 		cmd.Stdout = stdout
 	}

@@ -23,6 +23,7 @@ cmd=$1; shift
 args="$*"
 if [ "$cmd" = merge ]; then
   echo "merge $args" >> "$FAKE_LOG"
+  echo "bertbench: warning: a merge warning" >&2
   out=
   while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
   if [ -n "$out" ]; then grep '^end' "$FAKE_LOG" | sort > "$out"; else echo "merged results"; fi
@@ -147,8 +148,8 @@ func TestRunLocal(t *testing.T) {
 				}
 				progress = append(progress, done)
 			}
-			var stdout strings.Builder
-			tc.opts.Stdout = &stdout
+			var stdout, stderr strings.Builder
+			tc.opts.Stdout, tc.opts.Stderr = &stdout, &stderr
 			r, err := runFake(t, context.Background(), tc.spec, tc.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -196,6 +197,9 @@ func TestRunLocal(t *testing.T) {
 			}
 			if stdout.String() != wantStdout {
 				t.Errorf("merge's standard output %q, want %q", stdout.String(), wantStdout)
+			}
+			if stderr.String() != "bertbench: warning: a merge warning\n" {
+				t.Errorf("merge's standard error %q, want its warning passed on", stderr.String())
 			}
 			if !slices.Equal(progress, seq(1, tc.spec.Shards)) {
 				t.Errorf("progress %v", progress)
