@@ -328,3 +328,26 @@ func TestPlanEmit_Usage(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanEmit_SlurmArrayLimit: a plan of more shards than Slurm's
+// default MaxArraySize allows is still written, with a warning saying how
+// to fit it, so sbatch's refusal is no surprise.
+func TestPlanEmit_SlurmArrayLimit(t *testing.T) {
+	dir := t.TempDir()
+	lines := make([]string, 1001)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("word %d", i)
+	}
+	c := writeLines(t, dir, "c.txt", lines)
+	r := writeLines(t, dir, "r.txt", lines)
+	args := []string{"plan", "--model", fixturePath(t, "tiny-mbert"), "--layer", "4", "-c", c, "-r", r, "--out", filepath.Join(dir, "p"), "--emit", "slurm"}
+	for _, tc := range []struct {
+		shards string
+		warn   bool
+	}{{"1000", false}, {"1001", true}} {
+		code, _, stderr := runCLI(t, "", append(slices.Clone(args), "--shards", tc.shards)...)
+		if code != exitOK || strings.Contains(stderr, "MaxArraySize") != tc.warn {
+			t.Errorf("%s shards: exit %d, stderr %q; want exit 0 and a MaxArraySize warning: %v", tc.shards, code, stderr, tc.warn)
+		}
+	}
+}

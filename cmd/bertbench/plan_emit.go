@@ -157,17 +157,24 @@ func emitPlan(cCtx *cli.Context, p *shard.Plan, jobEnv []string) error {
 	switch cCtx.String("emit") {
 	case "slurm":
 		fmt.Fprintf(w, "submit: sh %s   (the array, then the merge after it; results: %s)\n", names[2], s.MergeOut)
+		if s.Shards > slurmDefaultMaxArraySize-1 {
+			fmt.Fprintf(cCtx.App.ErrWriter, "bertbench: warning: %d shards: Slurm refuses an array larger than its MaxArraySize (%d by default, see scontrol show config): raise it, or plan fewer shards (--shards or a larger --shard-size)\n", s.Shards, slurmDefaultMaxArraySize)
+		}
 	case "k8s":
 		ns := ""
 		if s.K8s.Namespace != "" {
 			ns = " -n " + s.K8s.Namespace
 		}
 		name := orDefault(s.JobName, launch.DefaultJobName)
-		fmt.Fprintf(w, "with %s on claim %s at %s: kubectl%s apply -f %s && kubectl%s wait --for=condition=complete --timeout=24h job/%s && kubectl%s apply -f %s   (results: %s)\n",
+		fmt.Fprintf(w, "with %s on claim %s at %s: kubectl%s apply -f %s && kubectl%s wait --for=condition=complete --timeout=24h job/%s && kubectl%s apply -f %s   (results: %s; a failed Job never completes: docs/scale.md waits for either)\n",
 			p.Dir(), s.K8s.PVC, path.Dir(s.Plan), ns, names[0], ns, name, ns, names[1], s.MergeOut)
 	}
 	return nil
 }
+
+// slurmDefaultMaxArraySize is Slurm's default MaxArraySize: an array's
+// indices must be below it.
+const slurmDefaultMaxArraySize = 1001
 
 // baseSpec is the launcher spec the flags give for a plan of n shards.
 func baseSpec(cCtx *cli.Context, n int, gpu bool, jobEnv []string) launch.Spec {
