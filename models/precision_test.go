@@ -3,7 +3,6 @@ package models_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -106,18 +105,7 @@ func TestPrecisionFidelityFixtures(t *testing.T) {
 			}
 			return dir
 		}
-		want := scoreWith(t, build(modelspec.FP32), dev, cands, refs)
-		for _, p := range precisionCases(dev) {
-			t.Run(fmt.Sprintf("%s/%s", name, p), func(t *testing.T) {
-				worst := worstDelta(t, scoreWith(t, build(p), dev, cands, refs), want)
-				t.Logf("%d pairs x (no idf, idf): worst |ΔP| %.2g |ΔR| %.2g |ΔF| %.2g (declared bound %g)", len(cands), worst[0], worst[1], worst[2], p.Bound())
-				for k, what := range []string{"P", "R", "F"} {
-					if worst[k] > p.Bound() {
-						t.Errorf("|Δ%s| %.3g against fp32 exceeds %s's declared bound %g", what, worst[k], p, p.Bound())
-					}
-				}
-			})
-		}
+		checkPrecisions(t, name+"/", dev, build, cands, refs)
 	}
 }
 
@@ -147,9 +135,18 @@ func TestPrecisionFidelityMBERTShape(t *testing.T) {
 		}
 		return dir
 	}
+	checkPrecisions(t, "", dev, build, cands, refs)
+}
+
+// checkPrecisions scores the pairs with the model build makes in each
+// precision the device runs, in subtests named prefix+precision, and
+// fails where a worst |ΔP|, |ΔR| or |ΔF| against fp32 (without and with
+// idf) exceeds the precision's declared bound.
+func checkPrecisions(t *testing.T, prefix string, dev onnxrt.Device, build func(modelspec.Precision) string, cands []string, refs [][]string) {
+	t.Helper()
 	want := scoreWith(t, build(modelspec.FP32), dev, cands, refs)
 	for _, p := range precisionCases(dev) {
-		t.Run(string(p), func(t *testing.T) {
+		t.Run(prefix+string(p), func(t *testing.T) {
 			worst := worstDelta(t, scoreWith(t, build(p), dev, cands, refs), want)
 			t.Logf("%d pairs x (no idf, idf): worst |ΔP| %.2g |ΔR| %.2g |ΔF| %.2g (declared bound %g)", len(cands), worst[0], worst[1], worst[2], p.Bound())
 			for k, what := range []string{"P", "R", "F"} {
